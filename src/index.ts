@@ -1,0 +1,29 @@
+/**
+ * glassbox: tensors, reverse-mode autodiff and WGSL kernels on WebGPU.
+ * Importing this module acquires the WebGPU device (top-level await).
+ */
+import { initRuntime } from './kernels/runtime.ts';
+import './tensor/methods.ts';
+
+export { Tensor, tidy, keep, type DType } from './tensor/tensor.ts';
+export * from './tensor/ops/creation.ts';
+export * from './tensor/ops/elementwise.ts';
+export * from './tensor/ops/reduce.ts';
+export * from './tensor/ops/views.ts';
+export * from './tensor/ops/indexing.ts';
+export * from './tensor/ops/matmul.ts';
+export * from './tensor/ops/activation.ts';
+export * from './tensor/ops/loss.ts';
+export { backward, grad, type GradOptions } from './autograd/backward.ts';
+export { noGrad, enableGrad, isGradEnabled, withBackwardRule, type BackwardRule, type BackwardRuleContext } from './autograd/node.ts';
+export { setAnomalyDetection, isAnomalyDetectionEnabled } from './autograd/anomaly.ts';
+export { memory, sync, setKernelTarget, kernelTarget, type MemoryReport } from './kernels/runtime.ts';
+export { SETUP_HINT } from './kernels/gpu.ts';
+
+/** Acquires the WebGPU device; importing glassbox already did, so this only returns its description. */
+export async function init() {
+  const rt = await initRuntime();
+  return { adapter: rt.ctx.adapterInfo, target: rt.target };
+}
+
+await initRuntime();

@@ -1,0 +1,106 @@
+/**
+ * Finding a WebGPU device, in Node (npm `webgpu`, Dawn) or in a browser (`navigator.gpu`).
+ *
+ * The core never imports a Node-only module statically: in Node the `webgpu`
+ * package is loaded through a dynamic import whose name is a variable, so a
+ * browser bundle (esbuild) leaves it out.
+ */
+
+export type KernelTarget = 'cpu-simd' | 'gpu';
+
+export interface GpuContext {
+  device: GPUDevice;
+  adapterInfo: { vendor: string; architecture: string; device: string; description: string; fallback: boolean };
+  /** Which kernel variants to prefer: lavapipe / SwiftShader run WGSL on CPU SIMD lanes and want different tilings. */
+  target: KernelTarget;
+}
+
+export const SETUP_HINT =
+  'On Linux without a GPU, install Mesa\'s software Vulkan driver (lavapipe) with `sudo bash scripts/setup-webgpu.sh`; ' +
+  'in a browser, use one with WebGPU enabled (Chrome 113+, or chromium --enable-unsafe-webgpu).';
+
+// Dawn in Node crashes when the object returned by create() is garbage-collected under a live
+// device (see shared/ENVIRONMENT.md), so it is kept here for the life of the process.
+let nodeGpuRoot: GPU | undefined;
+let context: GpuContext | undefined;
+let pending: Promise<GpuContext> | undefined;
+const deviceErrors: string[] = [];
+
+async function findGpu(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!isNode) throw new Error(`glassbox: this browser has no WebGPU (navigator.gpu is missing). ${SETUP_HINT}`);
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp'; // silences a harmless Vulkan loader warning
+  const moduleName = 'webgpu';
+  const dawn = (await import(/* @vite-ignore */ moduleName)) as { create(o: string[]): GPU; globals: object };
+  Object.assign(globalThis, dawn.globals);
+  nodeGpuRoot = dawn.create([]);
+  return nodeGpuRoot;
+}
+
+function describeTarget(info: GPUAdapterInfo): KernelTarget {
+  const text = `${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return fallback || /llvmpipe|lavapipe|swiftshader|software/.test(text) ? 'cpu-simd' : 'gpu';
+}
+
+async function acquire(): Promise<GpuContext> {
+  const gpu = await findGpu();
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error(`glassbox: no WebGPU adapter found (requestAdapter() returned null). ${SETUP_HINT}`);
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    },
+  });
+  device.addEventListener('uncapturederror', (e) => {
+    deviceErrors.push((e as GPUUncapturedErrorEvent).error.message);
+  });
+  void device.lost.then((info) => {
+    if (info.reason !== 'destroyed') deviceErrors.push(`device lost: ${info.message}`);
+  });
+  const info = adapter.info;
+  return {
+    device,
+    adapterInfo: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      fallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+    },
+    target: describeTarget(info),
+  };
+}
+
+/** Acquires the device once; later calls return the same one. */
+export function initGpu(): Promise<GpuContext> {
+  pending ??= acquire().then((c) => (context = c));
+  return pending;
+}
+
+/** The device, synchronously; throws if `initGpu()` has not finished. */
+export function gpu(): GpuContext {
+  if (!context) throw new Error('glassbox: WebGPU is not initialised yet: `await init()` first (importing glassbox does it for you).');
+  return context;
+}
+
+/** Throws the validation errors the device reported since the last check (they arrive asynchronously). */
+export function throwDeviceErrors(where: string): void {
+  if (deviceErrors.length === 0) return;
+  const all = deviceErrors.splice(0).join('\n');
+  throw new Error(`glassbox: WebGPU reported an error (noticed at ${where}):\n${all}`);
+}
+
+/** For tests and benchmarks that need the raw `GPU` object (e.g. to hand TensorFlow.js the same Dawn instance). */
+export function nodeGpuObject(): GPU | undefined {
+  return nodeGpuRoot ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+}

@@ -1,0 +1,327 @@
+/**
+ * Elementwise ops with NumPy broadcasting. Each op is one table row: its WGSL expression
+ * (in {0}, {1}, {2} for the inputs and {p0}, {p1} for scalar parameters) and its backward,
+ * written in differentiable ops so higher-order gradients work. All rows run through the
+ * one kernel generator in src/kernels/wgsl/elementwise.ts.
+ */
+import { dispatch } from '../../kernels/runtime.ts';
+import { wgslType } from '../../kernels/wgsl/common.ts';
+import { coalesce, elementwiseLaunch, type TensorOperand } from '../../kernels/wgsl/elementwise.ts';
+import { record } from '../../autograd/node.ts';
+import { broadcastShapes, contiguousStrides, numel, shapeStr } from '../shape.ts';
+import { emptyTensor, Tensor, type DType } from '../tensor.ts';
+import { sumTo } from './reduce.ts';
+import { checkFinite } from '../../autograd/anomaly.ts';
+
+export type TensorLike = Tensor | number;
+
+const MATH_HELPERS = `
+fn erf_(x: f32) -> f32 {
+  // Abramowitz & Stegun 7.1.26, |error| < 1.5e-7
+  let t = 1.0 / (1.0 + 0.3275911 * abs(x));
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
+  return select(-y, y, x >= 0.0);
+}
+fn log1p_(x: f32) -> f32 {
+  let u = 1.0 + x;
+  if (u == 1.0) { return x; }
+  return log(u) * x / (u - 1.0);
+}
+fn expm1_(x: f32) -> f32 {
+  if (abs(x) < 1e-5) { return x + 0.5 * x * x; }
+  return exp(x) - 1.0;
+}
+fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
+fn sigmoid_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+// pow with a real exponent: WGSL pow is undefined for negative bases, so integer exponents keep the sign.
+fn pow_(x: f32, e: f32) -> f32 {
+  if (e == 0.0) { return 1.0; }
+  if (e == 1.0) { return x; }
+  if (e == 2.0) { return x * x; }
+  let m = pow(abs(x), e);
+  if (x < 0.0 && floor(e) == e) { return select(m, -m, (i32(e) & 1) == 1); }
+  return select(m, pow(x, e), x >= 0.0);
+}
+`;
+
+/** Broadcast strides of `t` against `shape` (0 where `t` is broadcast). */
+function broadcastStrides(t: Tensor, shape: readonly number[]): number[] {
+  const lead = shape.length - t.shape.length;
+  return shape.map((_, d) => (d < lead || t.shape[d - lead] === 1 ? 0 : t.strides[d - lead]!));
+}
+
+export interface KernelOptions {
+  /** Output dtype; default: float32 unless every tensor input is int32 and `intOk`. */
+  out?: DType;
+  intOk?: boolean;
+  /** WGSL functions the expression calls beyond MATH_HELPERS. */
+  extraHelpers?: string;
+  /** Write into this (possibly strided) view instead of a new tensor; its shape must be the broadcast shape. */
+  into?: Tensor;
+}
+
+/** Runs one generated elementwise kernel over broadcast inputs; records nothing. */
+export function elementwiseKernel(name: string, expr: string, inputs: readonly TensorLike[], params: readonly number[] = [], opts: KernelOptions = {}): Tensor {
+  // Expressions may also use the flat output index `i` (u32) and the helpers in MATH_HELPERS and `extraHelpers`.
+  const tensors = inputs.filter((x): x is Tensor => x instanceof Tensor);
+  const into = opts.into;
+  const shape = broadcastShapes(name, ...(into ? [into.shape] : []), ...tensors.map((t) => t.shape));
+  const allInt = tensors.length > 0 && tensors.every((t) => t.dtype === 'int32');
+  const computeInt = allInt && opts.intOk === true;
+  const outDtype: DType = opts.out ?? (computeInt ? 'int32' : 'float32');
+  if (into && (into.shape.length !== shape.length || into.shape.some((d, i) => d !== shape[i])))
+    throw new Error(`glassbox.${name}: cannot write a result of shape ${shapeStr(shape)} into a view of shape ${shapeStr(into.shape)}`);
+  const out = into ?? emptyTensor(shape, outDtype);
+  if (numel(shape) === 0) return out;
+
+  const strideSets = [into ? [...into.strides] : contiguousStrides(shape), ...tensors.map((t) => broadcastStrides(t, shape))];
+  const merged = coalesce(shape, strideSets);
+  const outStrides = merged.strides[0]!;
+  const outContiguous = !into || (into.offset === 0 && outStrides.every((s, d) => s === contiguousStrides(merged.shape)[d]));
+  const operands: TensorOperand[] = tensors.map((t, k) => {
+    const strides = merged.strides[k + 1]!;
+    return { dtype: t.dtype, offset: t.offset, strides, contiguous: outContiguous && strides.every((s, d) => s === outStrides[d]) };
+  });
+
+  const scalars: number[] = [];
+  let tensorIndex = 0;
+  const names = inputs.map((x) => {
+    if (x instanceof Tensor) {
+      const v = `x${tensorIndex++}`;
+      return computeInt || x.dtype === 'float32' ? v : `f32(${v})`;
+    }
+    scalars.push(x);
+    return computeInt ? `i32(s${scalars.length - 1})` : `s${scalars.length - 1}`;
+  });
+  for (const p of params) scalars.push(p);
+  let body = expr.replace(/\{(\d)\}/g, (_, k: string) => names[Number(k)]!);
+  body = body.replace(/\{p(\d)\}/g, (_, k: string) => `s${inputs.length - tensors.length + Number(k)}`);
+  const outView = outContiguous ? undefined : { offset: into!.offset, strides: outStrides };
+  const launch = elementwiseLaunch({ name, expr: body, operands, scalars, out: out.dtype, shape: merged.shape, outView, helpers: MATH_HELPERS + (opts.extraHelpers ?? '') });
+  dispatch({ ...launch, buffers: [...tensors.map((t) => t.storage.buffer), out.storage.buffer] });
+  checkFinite(out, name);
+  return out;
+}
+
+// ---------------------------------------------------------------- unary
+
+type UnaryGrad = (g: Tensor, x: Tensor, out: Tensor, params: readonly number[]) => Tensor;
+interface UnaryDef {
+  expr: string;
+  grad?: UnaryGrad;
+  intOk?: boolean;
+}
+
+const SQRT_2_OVER_PI = 0.7978845608028654;
+const INV_SQRT_2PI = 0.3989422804014327;
+
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'square' | 'reciprocal' | 'sign' | 'floor' | 'ceil' | 'round' | 'erf' | 'gelu' | 'silu' | 'log1p' | 'expm1' | 'leakyRelu' | 'elu' | 'softplus' | 'clamp' | 'powScalar' | 'tanhGelu';
+
+const unaryDefs: Record<UnaryOp, UnaryDef> = {
+  neg: { expr: '-{0}', grad: (g) => neg(g), intOk: true },
+  exp: { expr: 'exp({0})', grad: (g, _x, out) => mul(g, out) },
+  log: { expr: 'log({0})', grad: (g, x) => div(g, x) },
+  sqrt: { expr: 'sqrt({0})', grad: (g, _x, out) => div(g, mul(out, 2)) },
+  rsqrt: { expr: 'inverseSqrt({0})', grad: (g, _x, out) => mul(g, mul(powScalar(out, 3), -0.5)) },
+  abs: { expr: 'abs({0})', grad: (g, x) => mul(g, sign(x)), intOk: true },
+  sin: { expr: 'sin({0})', grad: (g, x) => mul(g, cos(x)) },
+  cos: { expr: 'cos({0})', grad: (g, x) => neg(mul(g, sin(x))) },
+  tanh: { expr: 'tanh_({0})', grad: (g, _x, out) => mul(g, sub(1, square(out))) },
+  sigmoid: { expr: 'sigmoid_({0})', grad: (g, _x, out) => mul(g, mul(out, sub(1, out))) },
+  relu: { expr: 'max({0}, 0.0)', grad: (g, x) => mul(g, gt(x, 0)) },
+  square: { expr: '{0} * {0}', grad: (g, x) => mul(g, mul(x, 2)), intOk: true },
+  reciprocal: { expr: '1.0 / {0}', grad: (g, _x, out) => neg(mul(g, square(out))) },
+  sign: { expr: 'sign({0})' },
+  floor: { expr: 'floor({0})' },
+  ceil: { expr: 'ceil({0})' },
+  round: { expr: 'round({0})' },
+  erf: { expr: 'erf_({0})', grad: (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))) },
+  gelu: {
+    expr: '0.5 * {0} * (1.0 + erf_({0} * 0.7071067811865476))',
+    grad: (g, x) => mul(g, add(mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5), mul(x, mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI)))),
+  },
+  silu: {
+    expr: '{0} * sigmoid_({0})',
+    grad: (g, x) => {
+      const s = sigmoid(x);
+      return mul(g, add(s, mul(mul(x, s), sub(1, s))));
+    },
+  },
+  log1p: { expr: 'log1p_({0})', grad: (g, x) => div(g, add(x, 1)) },
+  expm1: { expr: 'expm1_({0})', grad: (g, _x, out) => mul(g, add(out, 1)) },
+  leakyRelu: { expr: 'select({0} * {p0}, {0}, {0} > 0.0)', grad: (g, x, _o, [slope]) => mul(g, where(gt(x, 0), 1, slope!)) },
+  elu: { expr: 'select({p0} * expm1_({0}), {0}, {0} > 0.0)', grad: (g, x, out, [alpha]) => mul(g, where(gt(x, 0), 1, add(out, alpha!))) },
+  softplus: {
+    expr: 'select(log1p_(exp({0} * {p0})) / {p0}, {0}, {0} * {p0} > {p1})',
+    grad: (g, x, _o, [beta, threshold]) => mul(g, where(gt(mul(x, beta!), threshold!), 1, sigmoid(mul(x, beta!)))),
+  },
+  clamp: {
+    expr: 'clamp({0}, {p0}, {p1})',
+    grad: (g, x, _o, [lo, hi]) => mul(g, mul(ge(x, lo!), le(x, hi!))),
+  },
+  powScalar: {
+    expr: 'pow_({0}, {p0})',
+    grad: (g, x, _o, [e]) => (e === 0 ? mul(g, 0) : mul(g, mul(powScalar(x, e! - 1), e!))),
+  },
+  tanhGelu: {
+    expr: '0.5 * {0} * (1.0 + tanh_(0.7978845608028654 * ({0} + 0.044715 * {0} * {0} * {0})))',
+    grad: (g, x) => {
+      const inner = mul(add(x, mul(powScalar(x, 3), 0.044715)), SQRT_2_OVER_PI);
+      const t = tanh(inner);
+      const dinner = mul(add(mul(square(x), 3 * 0.044715), 1), SQRT_2_OVER_PI);
+      return mul(g, add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, square(t))), dinner)));
+    },
+  },
+};
+
+
+export function unary(op: UnaryOp, x: Tensor, params: readonly number[] = []): Tensor {
+  const def: UnaryDef = unaryDefs[op];
+  const out = elementwiseKernel(op, def.expr, [x], params, { intOk: def.intOk });
+  const grad = def.grad;
+  if (!grad) return out;
+  return record(op, [x], out, (g) => [grad(g, x, out, params)]);
+}
+
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const log = (x: Tensor): Tensor => unary('log', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x);
+export const abs = (x: Tensor): Tensor => unary('abs', x);
+export const sin = (x: Tensor): Tensor => unary('sin', x);
+export const cos = (x: Tensor): Tensor => unary('cos', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+export const square = (x: Tensor): Tensor => unary('square', x);
+export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
+export const sign = (x: Tensor): Tensor => unary('sign', x);
+export const floor = (x: Tensor): Tensor => unary('floor', x);
+export const ceil = (x: Tensor): Tensor => unary('ceil', x);
+export const round = (x: Tensor): Tensor => unary('round', x);
+export const erf = (x: Tensor): Tensor => unary('erf', x);
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+export const log1p = (x: Tensor): Tensor => unary('log1p', x);
+export const expm1 = (x: Tensor): Tensor => unary('expm1', x);
+/** GELU; {approximate: 'tanh'} for the tanh form. */
+export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor => unary(opts.approximate === 'tanh' ? 'tanhGelu' : 'gelu', x);
+export const leakyRelu = (x: Tensor, opts: { negativeSlope?: number } = {}): Tensor => unary('leakyRelu', x, [opts.negativeSlope ?? 0.01]);
+export const elu = (x: Tensor, opts: { alpha?: number } = {}): Tensor => unary('elu', x, [opts.alpha ?? 1]);
+/** softplus(x) = log(1 + exp(beta x)) / beta, linear above `threshold` (PyTorch's defaults: beta 1, threshold 20). */
+export const softplus = (x: Tensor, opts: { beta?: number; threshold?: number } = {}): Tensor => unary('softplus', x, [opts.beta ?? 1, opts.threshold ?? 20]);
+export const clamp = (x: Tensor, opts: { min?: number; max?: number }): Tensor => {
+  if (opts.min === undefined && opts.max === undefined) throw new Error('glassbox.clamp: give at least one of {min, max}');
+  return unary('clamp', x, [opts.min ?? -3.4e38, opts.max ?? 3.4e38]);
+};
+export const powScalar = (x: Tensor, exponent: number): Tensor => unary('powScalar', x, [exponent]);
+
+// ---------------------------------------------------------------- binary
+
+function gradFor(x: TensorLike, g: () => Tensor): Tensor | null {
+  return x instanceof Tensor && x.requiresGrad ? sumTo(g(), x.shape) : null;
+}
+
+function binary(op: string, expr: string, a: TensorLike, b: TensorLike, backward: ((g: Tensor, out: Tensor) => Array<Tensor | null>) | null, intOk = false): Tensor {
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new Error(`glassbox.${op}: at least one operand must be a tensor`);
+  const out = elementwiseKernel(op, expr, [a, b], [], { intOk });
+  if (!backward) return out;
+  const inputs = [a, b].filter((x): x is Tensor => x instanceof Tensor);
+  return record(op, inputs, out, (g) => {
+    const grads = backward(g, out);
+    return [a, b].flatMap((x, i) => (x instanceof Tensor ? [grads[i]!] : []));
+  });
+}
+
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  return binary('add', '{0} + {1}', a, b, (g) => [gradFor(a, () => g), gradFor(b, () => g)], true);
+}
+
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  return binary('sub', '{0} - {1}', a, b, (g) => [gradFor(a, () => g), gradFor(b, () => neg(g))], true);
+}
+
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  return binary('mul', '{0} * {1}', a, b, (g) => [gradFor(a, () => mul(g, b)), gradFor(b, () => mul(g, a))], true);
+}
+
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  return binary('div', '{0} / {1}', a, b, (g) => [
+    gradFor(a, () => div(g, b)),
+    gradFor(b, () => neg(div(mul(g, a), mul(b, b)))),
+  ]);
+}
+
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number' && a instanceof Tensor) return powScalar(a, b);
+  const out = binary('pow', 'pow_({0}, {1})', a, b, (g, o) => [
+    gradFor(a, () => mul(g, mul(b, pow(a, sub(b, 1))))),
+    gradFor(b, () => mul(g, mul(o, log(a as Tensor)))),
+  ]);
+  return out;
+}
+
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  return binary('maximum', 'max({0}, {1})', a, b, (g) => [
+    gradFor(a, () => mul(g, add(gt(a, b), mul(eq(a, b), 0.5)))),
+    gradFor(b, () => mul(g, add(lt(a, b), mul(eq(a, b), 0.5)))),
+  ], true);
+}
+
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  return binary('minimum', 'min({0}, {1})', a, b, (g) => [
+    gradFor(a, () => mul(g, add(lt(a, b), mul(eq(a, b), 0.5)))),
+    gradFor(b, () => mul(g, add(gt(a, b), mul(eq(a, b), 0.5)))),
+  ], true);
+}
+
+export function atan2(y: TensorLike, x: TensorLike): Tensor {
+  return binary('atan2', 'atan2({0}, {1})', y, x, (g) => {
+    const r2 = add(mul(x, x), mul(y, y));
+    return [gradFor(y, () => div(mul(g, x), r2)), gradFor(x, () => neg(div(mul(g, y), r2)))];
+  });
+}
+
+// Comparisons return float32 0/1 and carry no gradient.
+const compare = (op: string, symbol: string) => (a: TensorLike, b: TensorLike) =>
+  elementwiseKernel(op, `select(0.0, 1.0, {0} ${symbol} {1})`, [a, b], [], { intOk: true, out: 'float32' });
+export const eq = compare('eq', '==');
+export const ne = compare('ne', '!=');
+export const lt = compare('lt', '<');
+export const le = compare('le', '<=');
+export const gt = compare('gt', '>');
+export const ge = compare('ge', '>=');
+
+/** where(cond, a, b): a where cond != 0, else b (broadcast). */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) {
+    return elementwiseKernel('where', 'select({2}, {1}, {0} != 0.0)', [cond, a, b]);
+  }
+  const out = elementwiseKernel('where', 'select({2}, {1}, f32({0}) != 0.0)', [cond, a, b], [], { intOk: false });
+  const inputs = [a, b].filter((x): x is Tensor => x instanceof Tensor);
+  return record('where', inputs, out, (g) => {
+    const grads = [gradFor(a, () => where(cond, g, 0)), gradFor(b, () => where(cond, 0, g))];
+    return [a, b].flatMap((x, i) => (x instanceof Tensor ? [grads[i]!] : []));
+  });
+}
+
+/** Casts to another dtype (float32 <-> int32 truncates toward zero, like PyTorch's .to(int)). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return elementwiseKernel(`cast_${dtype}`, `${wgslType(dtype)}({0})`, [x], [], { out: dtype, intOk: true });
+}
+
+/** A contiguous copy of any strided view (the identity expression through the strided reader). */
+export function copyKernel(x: Tensor): Tensor {
+  return elementwiseKernel('copy', '{0}', [x], [], { intOk: true, out: x.dtype });
+}
+
+/** Copies `src` (broadcast) into the view `dst` in place; records nothing. */
+export function copyInto(dst: Tensor, src: TensorLike): Tensor {
+  return elementwiseKernel('copy_into', '{0}', [src], [], { intOk: true, into: dst });
+}
+
+export function assertSameShape(op: string, a: Tensor, b: Tensor): void {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]))
+    throw new Error(`glassbox.${op}: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} must be equal`);
+}

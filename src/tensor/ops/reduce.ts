@@ -1,0 +1,209 @@
+/**
+ * Reductions over any axes. sum / prod / max / min (and max / min with indices) are kernels;
+ * mean, var, std, logsumexp, norm and friends are composed from them. Backward beside each.
+ */
+import { dispatch } from '../../kernels/runtime.ts';
+import { coalesce } from '../../kernels/wgsl/elementwise.ts';
+import { reduceLaunch, type ReduceOp } from '../../kernels/wgsl/reduce.ts';
+import { record } from '../../autograd/node.ts';
+import { normAxes, numel, shapeStr, type Shape } from '../shape.ts';
+import { emptyTensor, type Tensor } from '../tensor.ts';
+import { abs, add, cast, div, eq, exp, log, mul, sqrt, square, sub } from './elementwise.ts';
+import { arange } from './creation.ts';
+import { expand, reshape } from './views.ts';
+
+export interface ReduceOptions {
+  /** Axis or axes to reduce; all when omitted. */
+  dim?: number | readonly number[];
+  keepdim?: boolean;
+}
+
+function outShape(shape: Shape, axes: readonly number[], keepdim: boolean): number[] {
+  return keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+function coalesceOne(shape: readonly number[], strides: readonly number[]): { shape: number[]; strides: number[] } {
+  if (shape.length === 0 || numel(shape) === 1) return { shape: [], strides: [] };
+  const m = coalesce(shape, [strides]);
+  return { shape: m.shape, strides: m.strides[0]! };
+}
+
+const SPLIT_MIN_ROW = 32768;
+
+/** Raw reduction kernel: values (and indices within the reduced range) with the reduced axes removed. */
+function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], withIndex: boolean): { values: Tensor; indices?: Tensor } {
+  const src = x.dtype === 'float32' ? x : cast(x, 'float32');
+  const outer = coalesceOne(
+    src.shape.filter((_, i) => !axes.includes(i)),
+    src.strides.filter((_, i) => !axes.includes(i)),
+  );
+  const innerShape = axes.map((a) => src.shape[a]!);
+  const inner = coalesceOne(innerShape, axes.map((a) => src.strides[a]!));
+  const nOut = numel(outer.shape);
+  const L = numel(innerShape);
+  const shape = src.shape.filter((_, i) => !axes.includes(i));
+  const values = emptyTensor(shape);
+  const indices = withIndex ? emptyTensor(shape, 'int32') : undefined;
+  if (nOut === 0) return { values, indices };
+  if (L === 0) throw new Error(`glassbox.${op}: cannot reduce over an empty dimension (shape ${shapeStr(x.shape)})`);
+  const innerS = inner.shape.length ? inner : { shape: [1], strides: [0] };
+  const variant = L >= 128 ? 'workgroup' : 'row';
+  const chunks = !withIndex && variant === 'workgroup' && nOut < 32 && L >= SPLIT_MIN_ROW ? Math.min(1024, Math.ceil(L / 8192)) : 1;
+  const target = chunks > 1 ? emptyTensor([nOut, chunks]) : values;
+  const launch = reduceLaunch({
+    op,
+    withIndex,
+    outerShape: outer.shape,
+    outerStrides: outer.strides,
+    innerShape: innerS.shape,
+    innerStrides: innerS.strides,
+    offset: src.offset,
+    chunks,
+    variant,
+  });
+  dispatch({ ...launch, buffers: [src.storage.buffer, target.storage.buffer, ...(indices ? [indices.storage.buffer] : [])] });
+  if (chunks > 1) {
+    const second = reduceRaw(op, target, [1], false).values;
+    target.dispose();
+    const r = reshape(second, shape);
+    return { values: r };
+  }
+  if (src !== x) src.dispose();
+  return { values, indices };
+}
+
+function keepdimShape(x: Tensor, axes: readonly number[]): number[] {
+  return x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+/** Broadcasts a reduced gradient (or value) back over the reduced axes. */
+function expandBack(g: Tensor, x: Tensor, axes: readonly number[]): Tensor {
+  return expand(reshape(g, keepdimShape(x, axes)), x.shape);
+}
+
+function finish(raw: Tensor, x: Tensor, axes: readonly number[], keepdim: boolean): Tensor {
+  return keepdim ? reshape(raw, outShape(x.shape, axes, true)) : raw;
+}
+
+export function sum(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  const axes = normAxes('sum', opts.dim, x.rank);
+  const out = finish(reduceRaw('sum', x, axes, false).values, x, axes, !!opts.keepdim);
+  return record('sum', [x], out, (g) => [expandBack(g, x, axes)]);
+}
+
+export function mean(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  const axes = normAxes('mean', opts.dim, x.rank);
+  const n = axes.reduce((p, a) => p * x.shape[a]!, 1);
+  return div(sum(x, opts), n);
+}
+
+export function prod(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  const axes = normAxes('prod', opts.dim, x.rank);
+  const out = finish(reduceRaw('prod', x, axes, false).values, x, axes, !!opts.keepdim);
+  // d prod / d x_i = prod / x_i (inputs are assumed non-zero)
+  return record('prod', [x], out, (g) => [div(mul(expandBack(g, x, axes), expandBack(out, x, axes)), x)]);
+}
+
+function extremum(op: 'max' | 'min', name: string, x: Tensor, opts: ReduceOptions): Tensor {
+  const axes = normAxes(name, opts.dim, x.rank);
+  const out = finish(reduceRaw(op, x, axes, false).values, x, axes, !!opts.keepdim);
+  // ties share the gradient evenly, as in PyTorch's amax/amin
+  return record(name, [x], out, (g) => {
+    const mask = eq(x, expandBack(out, x, axes));
+    const count = expandBack(sum(mask, { dim: axes, keepdim: true }), x, axes);
+    return [div(mul(expandBack(g, x, axes), mask), count)];
+  });
+}
+
+/** Maximum over axes (all by default); gradient split evenly among ties. */
+export const amax = (x: Tensor, opts: ReduceOptions = {}) => extremum('max', 'amax', x, opts);
+export const amin = (x: Tensor, opts: ReduceOptions = {}) => extremum('min', 'amin', x, opts);
+
+export interface ValuesIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+
+function extremumWithIndex(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  const [axis] = normAxes(op, dim, x.rank) as [number];
+  const raw = reduceRaw(op, x, [axis], true);
+  const values = finish(raw.values, x, [axis], keepdim);
+  const indices = finish(raw.indices!, x, [axis], keepdim);
+  record(op, [x], values, (g) => {
+    const positions = reshape(arange(x.shape[axis]!, { dtype: 'int32' }), x.shape.map((d, i) => (i === axis ? d : 1)));
+    const onehot = eq(positions, expandBack(indices, x, [axis]));
+    return [mul(expandBack(g, x, [axis]), onehot)];
+  });
+  return { values, indices };
+}
+
+/** max(x) over everything, or {values, indices} along one dim (like torch.max(x, dim)). */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, opts: { dim: number; keepdim?: boolean }): ValuesIndices;
+export function max(x: Tensor, opts?: { dim: number; keepdim?: boolean }): Tensor | ValuesIndices {
+  return opts ? extremumWithIndex('max', x, opts.dim, !!opts.keepdim) : amax(x);
+}
+
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, opts: { dim: number; keepdim?: boolean }): ValuesIndices;
+export function min(x: Tensor, opts?: { dim: number; keepdim?: boolean }): Tensor | ValuesIndices {
+  return opts ? extremumWithIndex('min', x, opts.dim, !!opts.keepdim) : amin(x);
+}
+
+function argExtremum(op: 'max' | 'min', x: Tensor, opts: { dim?: number; keepdim?: boolean }): Tensor {
+  if (opts.dim === undefined) {
+    const flat = reshape(x, [x.size]);
+    const r = reduceRaw(op, flat, [0], true);
+    r.values.dispose();
+    return opts.keepdim ? reshape(r.indices!, x.shape.map(() => 1)) : r.indices!;
+  }
+  const [axis] = normAxes(`arg${op}`, opts.dim, x.rank) as [number];
+  const r = reduceRaw(op, x, [axis], true);
+  r.values.dispose();
+  return finish(r.indices!, x, [axis], !!opts.keepdim);
+}
+
+/** Index (int32) of the maximum along `dim` (of the flattened tensor when omitted); first one on ties. */
+export const argmax = (x: Tensor, opts: { dim?: number; keepdim?: boolean } = {}) => argExtremum('max', x, opts);
+export const argmin = (x: Tensor, opts: { dim?: number; keepdim?: boolean } = {}) => argExtremum('min', x, opts);
+
+export interface VarOptions extends ReduceOptions {
+  /** Bessel's correction: 1 (default, unbiased, like PyTorch) or 0. */
+  correction?: number;
+}
+
+export function variance(x: Tensor, opts: VarOptions = {}): Tensor {
+  const axes = normAxes('var', opts.dim, x.rank);
+  const n = axes.reduce((p, a) => p * x.shape[a]!, 1);
+  const centred = sub(x, mean(x, { dim: axes, keepdim: true }));
+  return div(sum(square(centred), { dim: axes, keepdim: opts.keepdim }), Math.max(n - (opts.correction ?? 1), 0));
+}
+
+export const std = (x: Tensor, opts: VarOptions = {}) => sqrt(variance(x, opts));
+
+/** log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m the (constant) max, so it never overflows. */
+export function logsumexp(x: Tensor, opts: { dim: number | readonly number[]; keepdim?: boolean }): Tensor {
+  const axes = normAxes('logsumexp', opts.dim, x.rank);
+  const m = reduceRaw('max', x, axes, false).values;
+  const mKeep = reshape(m, keepdimShape(x, axes));
+  const out = add(log(sum(exp(sub(x, mKeep)), { dim: axes, keepdim: true })), mKeep);
+  return opts.keepdim ? out : reshape(out, outShape(x.shape, axes, false));
+}
+
+/** p-norm over axes (p = 2 by default). */
+export function norm(x: Tensor, opts: ReduceOptions & { p?: number } = {}): Tensor {
+  const p = opts.p ?? 2;
+  if (p === 2) return sqrt(sum(square(x), opts));
+  if (p === 1) return sum(abs(x), opts);
+  throw new Error(`glassbox.norm: p=${p} is not supported (use 1 or 2)`);
+}
+
+/** Sums `g` over the dims that broadcasting expanded, so it has `shape` (the adjoint of broadcasting). */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (g.rank === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.rank - shape.length;
+  const axes = g.shape.map((_, i) => i).filter((i) => i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1));
+  const summed = axes.length ? sum(g, { dim: axes, keepdim: true }) : g;
+  return reshape(summed, shape);
+}
+

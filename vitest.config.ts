@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // each test file opens its own Dawn device; two at a time suit CI's 2 cores
+    maxWorkers: 2,
+  },
+});
