@@ -14,11 +14,17 @@ export * from './tensor/ops/indexing.ts';
 export * from './tensor/ops/matmul.ts';
 export * from './tensor/ops/activation.ts';
 export * from './tensor/ops/loss.ts';
+export * from './tensor/ops/conv.ts';
+export * from './tensor/ops/pool.ts';
+export * from './tensor/ops/resample.ts';
+export * from './tensor/ops/norm.ts';
 export { backward, grad, type GradOptions } from './autograd/backward.ts';
 export { noGrad, enableGrad, isGradEnabled, withBackwardRule, type BackwardRule, type BackwardRuleContext } from './autograd/node.ts';
 export { setAnomalyDetection, isAnomalyDetectionEnabled } from './autograd/anomaly.ts';
 export { memory, sync, setKernelTarget, kernelTarget, type MemoryReport } from './kernels/runtime.ts';
-export { SETUP_HINT } from './kernels/gpu.ts';
+export { SETUP_HINT, nodeGpuObject } from './kernels/gpu.ts';
+export * as nn from './nn/index.ts';
+export * as optim from './train/index.ts';
 
 /** Acquires the WebGPU device; importing glassbox already did, so this only returns its description. */
 export async function init() {

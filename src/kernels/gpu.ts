@@ -16,7 +16,7 @@ export interface GpuContext {
 }
 
 export const SETUP_HINT =
-  'On Linux without a GPU, install Mesa\'s software Vulkan driver (lavapipe) with `sudo bash scripts/setup-webgpu.sh`; ' +
+  'On Linux without a GPU, install Mesa\'s software Vulkan driver (lavapipe) with `sudo bash scripts/setup.sh`; ' +
   'in a browser, use one with WebGPU enabled (Chrome 113+, or chromium --enable-unsafe-webgpu).';
 
 // Dawn in Node crashes when the object returned by create() is garbage-collected under a live

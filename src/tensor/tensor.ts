@@ -13,9 +13,9 @@ import { throwIfAnomaly } from '../autograd/anomaly.ts';
 import { contiguousStrides, numel, shapeStr, type Shape } from './shape.ts';
 
 export type DType = 'float32' | 'int32' | 'uint32';
-export type TypedArrayFor<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : Uint32Array;
+export type NumericArray = Float32Array | Int32Array | Uint32Array;
 
-export function typedArrayOf(dtype: DType, data: ArrayBuffer | ArrayLike<number>): Float32Array | Int32Array | Uint32Array {
+export function typedArrayOf(dtype: DType, data: ArrayBuffer | ArrayLike<number>): NumericArray {
   const Ctor = dtype === 'float32' ? Float32Array : dtype === 'int32' ? Int32Array : Uint32Array;
   return data instanceof ArrayBuffer ? new Ctor(data) : Ctor.from(data);
 }
@@ -146,14 +146,14 @@ export class Tensor {
     return this;
   }
 
-  /** Copies the elements (row-major, contiguous) to the CPU. */
-  async toArray(): Promise<TypedArrayFor<this['dtype']>> {
+  /** Copies the elements (row-major, contiguous) to the CPU: a Float32Array, or Int32Array / Uint32Array for integer tensors. */
+  async toArray(): Promise<NumericArray> {
     const { contiguous } = await import('./ops/views.ts');
     const t = this.isContiguous ? this : contiguous(this);
     const bytes = await readback(t.storage.buffer, t.offset * 4, t.size * 4);
     if (t !== this) t.dispose();
     await throwIfAnomaly();
-    return typedArrayOf(this.dtype, bytes) as TypedArrayFor<this['dtype']>;
+    return typedArrayOf(this.dtype, bytes);
   }
 
   /** The value of a one-element tensor. */
@@ -217,13 +217,18 @@ export function tidy<T>(fn: () => T): T {
   const returned = new Set<Tensor>();
   collectTensors(result, returned);
   const parent = scopes[scopes.length - 1];
+  let disposed = false;
   for (const t of scope) {
     if (returned.has(t) || t.kept) {
       parent?.add(t);
       continue;
     }
     t.dispose();
+    disposed = true;
   }
+  // Buffers released inside an open encoder only become reusable after its submit; submitting
+  // here (without waiting) lets the next step reuse them, so a loop's allocations stay flat.
+  if (disposed && scopes.length === 0) runtime().queue.submit();
   return result;
 }
 

@@ -1,0 +1,4 @@
+/** The `nn` namespace: modules, layers and initialisation. */
+export { Module, Parameter, type ForwardHook, type ForwardPreHook } from './module.ts';
+export * from './layers.ts';
+export * as init from './init.ts';

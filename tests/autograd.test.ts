@@ -1,0 +1,109 @@
+/** Autograd behaviour beyond single-op gradients: hooks, rules, modes, errors. */
+import { describe, expect, it } from 'vitest';
+import * as gb from '../src/index.ts';
+
+const arr = async (t: gb.Tensor) => Array.from(await t.toArray());
+
+describe('autograd', () => {
+  it('accumulates gradients across backward calls and zeroes them', async () => {
+    const x = gb.tensor([1, 2, 3], { requiresGrad: true });
+    gb.sum(gb.mul(x, x)).backward();
+    gb.sum(gb.mul(x, 3)).backward();
+    expect(await arr(x.grad!)).toEqual([5, 7, 9]);
+  });
+
+  it('noGrad records nothing and detach cuts the graph', () => {
+    const x = gb.tensor([1, 2], { requiresGrad: true });
+    const y = gb.noGrad(() => gb.mul(x, 2));
+    expect(y.requiresGrad).toBe(false);
+    expect(gb.mul(x.detach(), 2).requiresGrad).toBe(false);
+  });
+
+  it('retainGrad keeps a non-leaf gradient', async () => {
+    const x = gb.tensor([1, 2], { requiresGrad: true });
+    const h = gb.mul(x, 3).retainGrad();
+    gb.sum(gb.square(h)).backward();
+    expect(await arr(h.grad!)).toEqual([6, 12]);
+  });
+
+  it('gradient hooks see and can replace a gradient', async () => {
+    const x = gb.tensor([1, 2], { requiresGrad: true });
+    const h = gb.mul(x, 3);
+    let seen: number[] = [];
+    h.registerHook((g) => {
+      void g.toArray().then((a) => (seen = Array.from(a)));
+      return gb.mul(g, 0);
+    });
+    gb.sum(h).backward();
+    expect(await arr(x.grad!)).toEqual([0, 0]);
+    await gb.sync();
+    expect(seen).toEqual([1, 1]);
+  });
+
+  it('withBackwardRule overrides an op (guided-backprop style ReLU)', async () => {
+    const x = gb.tensor([-1, 2, 3], { requiresGrad: true });
+    const guided: gb.BackwardRule = ({ inputs, gradOutput }) => [gb.mul(gb.relu(gradOutput), gb.gt(inputs[0]!, 0))];
+    const g = gb.withBackwardRule('relu', guided, () => {
+      const y = gb.relu(x);
+      return gb.grad([y], [x], { gradOutputs: [gb.tensor([5, -4, 1])] })[0]!;
+    });
+    expect(await arr(g)).toEqual([0, 0, 1]);
+    // outside the scope the default rule is back
+    const y = gb.relu(x);
+    const plain = gb.grad([y], [x], { gradOutputs: [gb.tensor([5, -4, 1])] })[0]!;
+    expect(await arr(plain)).toEqual([0, -4, 1]);
+  });
+
+  it('higher-order gradients: d2/dx2 of x^3 and of tanh', async () => {
+    const x = gb.tensor([0.5, -1.5], { requiresGrad: true });
+    const [g] = gb.grad([gb.sum(gb.powScalar(x, 3))], [x], { createGraph: true });
+    const [h] = gb.grad([gb.sum(g!)], [x]);
+    const got = await arr(h!);
+    expect(got[0]).toBeCloseTo(3, 5);
+    expect(got[1]).toBeCloseTo(-9, 5);
+  });
+
+  it('errors: non-scalar backward, second backward, shape mismatch, unused input', () => {
+    const x = gb.tensor([1, 2], { requiresGrad: true });
+    expect(() => gb.mul(x, 2).backward()).toThrow(/not a scalar/);
+    const y = gb.sum(gb.exp(x));
+    y.backward();
+    expect(() => y.backward()).toThrow(/second time/);
+    expect(() => gb.add(gb.zeros([2, 3]), gb.zeros([4]))).toThrow(/add.*\[2, 3\].*\[4\].*broadcast/);
+    expect(() => gb.matmul(gb.zeros([2, 3]), gb.zeros([4, 5]))).toThrow(/matmul.*\[2, 3\].*\[4, 5\]/);
+    const z = gb.tensor([3], { requiresGrad: true });
+    expect(() => gb.grad([gb.sum(gb.exp(x))], [z])).toThrow(/not used/);
+  });
+
+  it('refuses a backward through values an optimiser changed in place', () => {
+    const w = gb.nn.Parameter(gb.tensor([1, 2]));
+    const loss = gb.sum(gb.mul(w, w));
+    const opt = new gb.optim.SGD([w], { lr: 0.1 });
+    gb.sum(w).backward();
+    opt.step();
+    expect(() => loss.backward()).toThrow(/modified in place/);
+  });
+
+  it('anomaly mode names the op that produced NaN', async () => {
+    gb.setAnomalyDetection(true);
+    try {
+      const x = gb.tensor([1, -1]);
+      const y = gb.mul(gb.sqrt(x), 2);
+      await expect(y.toArray()).rejects.toThrow(/'sqrt' produced NaN/);
+    } finally {
+      gb.setAnomalyDetection(false);
+    }
+  });
+
+  it('tidy disposes intermediates and keeps what it returns', async () => {
+    const before = gb.memory().bytesInUse;
+    const x = gb.ones([256]);
+    const r = gb.tidy(() => gb.sum(gb.exp(gb.mul(x, 2))));
+    expect(await r.item()).toBeCloseTo(256 * Math.exp(2), 1);
+    r.dispose();
+    x.dispose();
+    await gb.sync();
+    expect(gb.memory().bytesInUse).toBe(before);
+    expect(() => gb.exp(x)).toThrow(/disposed/);
+  });
+});
