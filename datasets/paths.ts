@@ -14,7 +14,8 @@
  * with an error instead of quietly using another copy.
  */
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type DatasetKey = 'mnist' | 'fashion-mnist' | 'cifar10';
@@ -25,8 +26,19 @@ export const DIR_ENV: Record<DatasetKey, string> = {
   cifar10: 'GLASSBOX_CIFAR10_DIR',
 };
 
-/** The repository root (the parent of this datasets/ folder). */
-export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+/**
+ * The repository root: the nearest folder above this module holding package.json. (Walking up
+ * rather than taking '..' keeps it right when the code runs bundled from dist/run/.)
+ */
+function findRepoRoot(): string {
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  return resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+}
+export const REPO_ROOT = findRepoRoot();
 
 /** Folder of the shared offline copies used during development: <repo>/../shared/datasets. */
 export const SHARED_DATASETS_DIR = resolve(REPO_ROOT, '..', 'shared', 'datasets');

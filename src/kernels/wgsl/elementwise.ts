@@ -10,6 +10,8 @@
  */
 import type { DType } from '../../tensor/tensor.ts';
 import { FLAT_INDEX_ARGS, flatIndex, grid1d, UniformWriter, wgslType } from './common.ts';
+import { MATH_HELPERS } from './math.ts';
+import { RANDOM_HELPERS } from './random.ts';
 
 export interface TensorOperand {
   dtype: DType;
@@ -31,8 +33,8 @@ export interface ElementwiseSpec {
   shape: readonly number[];
   /** Where the output is a strided view (copy into a slice of a bigger tensor): its offset and strides. */
   outView?: { offset: number; strides: readonly number[] };
-  /** Extra WGSL functions the expression calls. */
-  helpers?: string;
+  /** The expression uses the random number functions. */
+  random?: boolean;
 }
 
 export interface Launch {
@@ -44,9 +46,31 @@ export interface Launch {
 
 const VARS = ['x0', 'x1', 'x2', 'x3'];
 
+// Generated sources by specialisation key: ops repeat every training step, and returning the
+// same string object lets the pipeline cache hash it once.
+const sources = new Map<string, string>();
+
 export function elementwiseLaunch(spec: ElementwiseSpec): Launch {
-  const rank = spec.shape.length;
   const n = spec.shape.reduce((a, b) => a * b, 1);
+  const key = `${spec.name}|${spec.expr}|${spec.shape.length}|${spec.operands.map((o) => `${o.dtype}${o.contiguous ? 'c' : 's'}`).join(',')}|${spec.out}|${!!spec.outView}|${spec.scalars.length}|${!!spec.random}`;
+  let source = sources.get(key);
+  if (!source) sources.set(key, (source = elementwiseSource(spec)));
+  const w = new UniformWriter().u32(n);
+  for (const d of spec.shape) w.u32(d);
+  for (const op of spec.operands) {
+    w.u32(op.offset);
+    if (!op.contiguous) for (const s of op.strides) w.u32(s);
+  }
+  if (spec.outView) {
+    w.u32(spec.outView.offset);
+    for (const s of spec.outView.strides) w.u32(s);
+  }
+  for (const s of spec.scalars) w.f32(s);
+  return { name: spec.name, source, uniforms: w.finish(), workgroups: grid1d(n) };
+}
+
+function elementwiseSource(spec: ElementwiseSpec): string {
+  const rank = spec.shape.length;
   const fields: string[] = ['n: u32'];
   for (let d = 0; d < rank; d++) fields.push(`d${d}: u32`);
   spec.operands.forEach((op, i) => {
@@ -76,12 +100,13 @@ export function elementwiseLaunch(spec: ElementwiseSpec): Launch {
   spec.scalars.forEach((_, k) => body.push(`  let s${k} = p.s${k};`));
 
   const outIndex = spec.outView ? ['p.outOff', ...Array.from({ length: rank }, (_, d) => `c${d} * p.ost${d}`)].join(' + ') : 'i';
-  const source = `// ${spec.name}: out[i] = ${spec.expr}
+  return `// ${spec.name}: out[i] = ${spec.expr}
 struct Params { ${fields.join(', ')} }
 ${bindings.join('\n')}
 ${outBinding}
 ${uniformBinding}
-${spec.helpers ?? ''}
+${MATH_HELPERS}
+${spec.random ? RANDOM_HELPERS : ''}
 @compute @workgroup_size(64)
 fn main(${FLAT_INDEX_ARGS}) {
   let i = ${flatIndex()};
@@ -90,18 +115,6 @@ ${body.join('\n')}
   out[${outIndex}] = ${wgslType(spec.out)}(${spec.expr});
 }
 `;
-  const w = new UniformWriter().u32(n);
-  for (const d of spec.shape) w.u32(d);
-  for (const op of spec.operands) {
-    w.u32(op.offset);
-    if (!op.contiguous) for (const s of op.strides) w.u32(s);
-  }
-  if (spec.outView) {
-    w.u32(spec.outView.offset);
-    for (const s of spec.outView.strides) w.u32(s);
-  }
-  for (const s of spec.scalars) w.f32(s);
-  return { name: spec.name, source, uniforms: w.finish(), workgroups: grid1d(n) };
 }
 
 /**

@@ -1,5 +1,4 @@
 /** Making tensors: from data, constants, ranges and seeded random numbers. */
-import { RANDOM_HELPERS } from '../../kernels/wgsl/random.ts';
 import { numel, shapeStr, type Shape } from '../shape.ts';
 import { emptyTensor, tensorFromArray, typedArrayOf, type DType, type Tensor } from '../tensor.ts';
 import { elementwiseKernel } from './elementwise.ts';
@@ -119,7 +118,7 @@ function randomKernel(name: string, fn: 'rand_uniform' | 'rand_normal', shape: S
   const n = numel(shape);
   const params = [seed & 0xffff, seed >>> 16, counter & 0xffff, (counter >>> 16) & 0xffff];
   counter = (counter + n) >>> 0;
-  elementwiseKernel(name, `${fn}({p0}, {p1}, {p2}, {p3}, i) * {p4} + {p5}`, [], [...params, scale, shift], { into: t, extraHelpers: RANDOM_HELPERS });
+  elementwiseKernel(name, `${fn}({p0}, {p1}, {p2}, {p3}, i) * {p4} + {p5}`, [], [...params, scale, shift], { into: t, random: true });
   return finalise(t, opts);
 }
 
@@ -143,7 +142,7 @@ export function randint(low: number, high: number, shape: Shape): Tensor {
   elementwiseKernel('randint', `i32({p4}) + i32(floor(rand_uniform({p0}, {p1}, {p2}, {p3}, i) * {p5}))`, [], [...params, low, high - low], {
     into: t,
     out: 'int32',
-    extraHelpers: RANDOM_HELPERS,
+    random: true,
   });
   return t;
 }

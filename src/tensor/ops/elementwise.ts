@@ -15,34 +15,6 @@ import { checkFinite } from '../../autograd/anomaly.ts';
 
 export type TensorLike = Tensor | number;
 
-const MATH_HELPERS = `
-fn erf_(x: f32) -> f32 {
-  // Abramowitz & Stegun 7.1.26, |error| < 1.5e-7
-  let t = 1.0 / (1.0 + 0.3275911 * abs(x));
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
-  return select(-y, y, x >= 0.0);
-}
-fn log1p_(x: f32) -> f32 {
-  let u = 1.0 + x;
-  if (u == 1.0) { return x; }
-  return log(u) * x / (u - 1.0);
-}
-fn expm1_(x: f32) -> f32 {
-  if (abs(x) < 1e-5) { return x + 0.5 * x * x; }
-  return exp(x) - 1.0;
-}
-fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
-fn sigmoid_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
-// pow with a real exponent: WGSL pow is undefined for negative bases, so integer exponents keep the sign.
-fn pow_(x: f32, e: f32) -> f32 {
-  if (e == 0.0) { return 1.0; }
-  if (e == 1.0) { return x; }
-  if (e == 2.0) { return x * x; }
-  let m = pow(abs(x), e);
-  if (x < 0.0 && floor(e) == e) { return select(m, -m, (i32(e) & 1) == 1); }
-  return select(m, pow(x, e), x >= 0.0);
-}
-`;
 
 /** Broadcast strides of `t` against `shape` (0 where `t` is broadcast). */
 function broadcastStrides(t: Tensor, shape: readonly number[]): number[] {
@@ -54,15 +26,15 @@ export interface KernelOptions {
   /** Output dtype; default: float32 unless every tensor input is int32 and `intOk`. */
   out?: DType;
   intOk?: boolean;
-  /** WGSL functions the expression calls beyond MATH_HELPERS. */
-  extraHelpers?: string;
+  /** The expression calls the counter-based random number functions (src/kernels/wgsl/random.ts). */
+  random?: boolean;
   /** Write into this (possibly strided) view instead of a new tensor; its shape must be the broadcast shape. */
   into?: Tensor;
 }
 
 /** Runs one generated elementwise kernel over broadcast inputs; records nothing. */
 export function elementwiseKernel(name: string, expr: string, inputs: readonly TensorLike[], params: readonly number[] = [], opts: KernelOptions = {}): Tensor {
-  // Expressions may also use the flat output index `i` (u32) and the helpers in MATH_HELPERS and `extraHelpers`.
+  // Expressions may also use the flat output index `i` (u32) and the functions in src/kernels/wgsl/math.ts.
   const tensors = inputs.filter((x): x is Tensor => x instanceof Tensor);
   const into = opts.into;
   const shape = broadcastShapes(name, ...(into ? [into.shape] : []), ...tensors.map((t) => t.shape));
@@ -97,7 +69,7 @@ export function elementwiseKernel(name: string, expr: string, inputs: readonly T
   let body = expr.replace(/\{(\d)\}/g, (_, k: string) => names[Number(k)]!);
   body = body.replace(/\{p(\d)\}/g, (_, k: string) => `s${inputs.length - tensors.length + Number(k)}`);
   const outView = outContiguous ? undefined : { offset: into!.offset, strides: outStrides };
-  const launch = elementwiseLaunch({ name, expr: body, operands, scalars, out: out.dtype, shape: merged.shape, outView, helpers: MATH_HELPERS + (opts.extraHelpers ?? '') });
+  const launch = elementwiseLaunch({ name, expr: body, operands, scalars, out: out.dtype, shape: merged.shape, outView, random: opts.random });
   dispatch({ ...launch, buffers: [...tensors.map((t) => t.storage.buffer), out.storage.buffer] });
   checkFinite(out, name);
   return out;
@@ -256,7 +228,7 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   if (typeof b === 'number' && a instanceof Tensor) return powScalar(a, b);
   const out = binary('pow', 'pow_({0}, {1})', a, b, (g, o) => [
     gradFor(a, () => mul(g, mul(b, pow(a, sub(b, 1))))),
-    gradFor(b, () => mul(g, mul(o, log(a as Tensor)))),
+    gradFor(b, () => mul(g, mul(o, typeof a === 'number' ? Math.log(a) : log(a)))),
   ]);
   return out;
 }
@@ -277,7 +249,8 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
 
 export function atan2(y: TensorLike, x: TensorLike): Tensor {
   return binary('atan2', 'atan2({0}, {1})', y, x, (g) => {
-    const r2 = add(mul(x, x), mul(y, y));
+    const sq = (v: TensorLike) => (typeof v === 'number' ? v * v : mul(v, v));
+    const r2 = add(sq(x), sq(y));
     return [gradFor(y, () => div(mul(g, x), r2)), gradFor(x, () => neg(div(mul(g, y), r2)))];
   });
 }

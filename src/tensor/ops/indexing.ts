@@ -6,7 +6,7 @@ import { normAxis, shapeStr } from '../shape.ts';
 import { emptyTensor, type Tensor } from '../tensor.ts';
 import { arange, zeros } from './creation.ts';
 import { cast, copyInto, eq } from './elementwise.ts';
-import { expand, reshape } from './views.ts';
+import { expand, pad, reshape } from './views.ts';
 
 function checkIndex(op: string, x: Tensor, dim: number, index: Tensor): number {
   const d = normAxis(op, dim, x.rank);
@@ -61,7 +61,16 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
     });
     dispatch({ ...launch, buffers: [index.storage.buffer, src.storage.buffer, out.storage.buffer] });
   }
-  return record('scatterAdd', [x, src], out, (g) => [g, src.requiresGrad ? gather(g, d, index) : null]);
+  return record('scatterAdd', [x, src], out, (g) => [g, src.requiresGrad ? srcGradient(g, d, index, src.shape) : null]);
+}
+
+/** The gradient of scatterAdd's src: gathered where index covers src, zero in the rest of src. */
+function srcGradient(g: Tensor, dim: number, index: Tensor, srcShape: readonly number[]): Tensor {
+  const covered = gather(g, dim, index);
+  // pad takes [left, right] pairs from the last dim backwards
+  const amounts: number[] = [];
+  for (let k = srcShape.length - 1; k >= 0; k--) amounts.push(0, srcShape[k]! - index.shape[k]!);
+  return amounts.some((a) => a > 0) ? pad(covered, amounts) : covered;
 }
 
 /** A fresh contiguous copy: scatter writes into it in place, so it must never share x's buffer. */

@@ -8,7 +8,7 @@ import { reduceLaunch, type ReduceOp } from '../../kernels/wgsl/reduce.ts';
 import { record } from '../../autograd/node.ts';
 import { normAxes, numel, shapeStr, type Shape } from '../shape.ts';
 import { emptyTensor, type Tensor } from '../tensor.ts';
-import { abs, add, cast, div, eq, exp, log, mul, sqrt, square, sub } from './elementwise.ts';
+import { abs, add, cast, div, eq, exp, log, mul, sqrt, square, sub, where } from './elementwise.ts';
 import { arange } from './creation.ts';
 import { expand, reshape } from './views.ts';
 
@@ -100,8 +100,19 @@ export function mean(x: Tensor, opts: ReduceOptions = {}): Tensor {
 export function prod(x: Tensor, opts: ReduceOptions = {}): Tensor {
   const axes = normAxes('prod', opts.dim, x.rank);
   const out = finish(reduceRaw('prod', x, axes, false).values, x, axes, !!opts.keepdim);
-  // d prod / d x_i = prod / x_i (inputs are assumed non-zero)
-  return record('prod', [x], out, (g) => [div(mul(expandBack(g, x, axes), expandBack(out, x, axes)), x)]);
+  return record('prod', [x], out, (g) => [mul(expandBack(g, x, axes), prodOfOthers(x, out, axes))]);
+}
+
+/**
+ * d prod / d x_i = product of the other elements: prod / x_i where x_i != 0; where x_i is the
+ * only zero of its row, the product of the non-zeros; where a row has two zeros, 0.
+ */
+function prodOfOthers(x: Tensor, out: Tensor, axes: readonly number[]): Tensor {
+  const isZero = eq(x, 0);
+  const zerosInRow = expandBack(sum(isZero, { dim: axes, keepdim: true }), x, axes);
+  const prodNonZero = expandBack(prod(where(isZero, 1, x), { dim: axes, keepdim: true }), x, axes);
+  const atZero = mul(prodNonZero, eq(zerosInRow, 1));
+  return where(isZero, atZero, div(expandBack(out, x, axes), where(isZero, 1, x)));
 }
 
 function extremum(op: 'max' | 'min', name: string, x: Tensor, opts: ReduceOptions): Tensor {

@@ -1,0 +1,238 @@
+/**
+ * Convolutions as GEMMs on the shared matmul kernel (src/kernels/wgsl/matmul.ts):
+ *
+ *   conv2d(x, W)          = W · unfold(x)        (im2col, then one matmul batched over N)
+ *   convTranspose2d(x, W) = fold(W^T · x)        (col2im gathers each pixel's taps)
+ *
+ * Each is the other's input gradient, and both weight gradients are the same batched product
+ * g · unfold(image)^T summed over N (`conv2dWeightGrad`). Backward closures use only
+ * differentiable ops (conv2d, convTranspose2d, unfold, matmul, sum), so grad-of-grad works.
+ * A 1x1 / stride 1 / no-padding window makes unfold and fold plain reshapes, so 1x1 convs are
+ * plain matmuls.
+ */
+import { noGrad, record } from '../../autograd/node.ts';
+import { shapeStr, type Shape } from '../shape.ts';
+import { tidy, type Tensor } from '../tensor.ts';
+import { add } from './elementwise.ts';
+import { matmul } from './matmul.ts';
+import { sum } from './reduce.ts';
+import { reshape, transpose } from './views.ts';
+import { check4d, col2imKernel, im2colKernel, pair, windowCount, type Pair, type Window2d } from './window.ts';
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  /** Zero padding on each side, or 'same' (output size = input size; stride 1 only) or 'valid' (none). */
+  padding?: Pair | 'same' | 'valid';
+  dilation?: Pair;
+  groups?: number;
+}
+
+export interface ConvTranspose2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  /** Extra rows / columns added to one side of the output (to pick among sizes a stride makes ambiguous). */
+  outputPadding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
+
+export interface UnfoldOptions {
+  kernelSize: Pair;
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+}
+
+export interface FoldOptions extends UnfoldOptions {
+  /** The [H, W] of the image to fold back into. */
+  outputSize: Pair;
+}
+
+const isPlainReshape = (w: Window2d) => w.kh === 1 && w.kw === 1 && w.sh === 1 && w.sw === 1 && w.ph === 0 && w.pw === 0 && w.H === w.OH && w.W === w.OW;
+
+/** [N, C, H, W] -> [N, C * kh * kw, OH * OW]; its adjoint is fold. */
+function unfoldCore(x: Tensor, win: Window2d): Tensor {
+  const N = x.shape[0]!;
+  if (isPlainReshape(win)) return reshape(x, [N, win.C, win.H * win.W]);
+  const out = im2colKernel(x, win);
+  return record('unfold', [x], out, (g) => [foldCore(g, win)]);
+}
+
+/** [N, C * kh * kw, OH * OW] -> [N, C, H, W], summing taps that land on the same pixel; its adjoint is unfold. */
+function foldCore(cols: Tensor, win: Window2d): Tensor {
+  const N = cols.shape[0]!;
+  if (isPlainReshape(win)) return reshape(cols, [N, win.C, win.H, win.W]);
+  const out = col2imKernel(cols, win);
+  return record('fold', [cols], out, (g) => [unfoldCore(g, win)]);
+}
+
+/** out[n, g] = W[g] · unfold(x)[n, g] for each group; W is [Cout, C / groups, kh, kw]. */
+function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number): Tensor {
+  const N = x.shape[0]!;
+  const Cout = weight.shape[0]!;
+  const K = (win.C / groups) * win.kh * win.kw;
+  const L = win.OH * win.OW;
+  const out = noGrad(() =>
+    tidy(() => {
+      const cols = unfoldCore(x, win);
+      const y =
+        groups === 1
+          ? matmul(reshape(weight, [Cout, K]), cols) // W broadcast over the batch: one dispatch, no copy
+          : matmul(reshape(weight, [groups, Cout / groups, K]), reshape(cols, [N, groups, K, L]));
+      return reshape(y, [N, Cout, win.OH, win.OW]);
+    }),
+  );
+  return record('conv2d', [x, weight], out, (g) => [
+    x.requiresGrad ? convTranspose2dCore(g, weight, win, groups) : null,
+    weight.requiresGrad ? conv2dWeightGrad(x, g, weight.shape, win, groups) : null,
+  ]);
+}
+
+/** out = fold(W^T · x) per group; x is the window grid [N, Cin, OH, OW], W is [Cin, Cout / groups, kh, kw]. */
+function convTranspose2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number): Tensor {
+  const N = x.shape[0]!;
+  const CinG = weight.shape[0]! / groups;
+  const K = weight.shape[1]! * win.kh * win.kw;
+  const L = win.OH * win.OW;
+  const out = noGrad(() =>
+    tidy(() => {
+      const wT = transpose(reshape(weight, [groups, CinG, K]), -1, -2); // [G, K, CinG], read transposed in place
+      const cols =
+        groups === 1
+          ? matmul(reshape(wT, [K, CinG]), reshape(x, [N, CinG, L]))
+          : matmul(wT, reshape(x, [N, groups, CinG, L]));
+      return foldCore(reshape(cols, [N, groups * K, L]), win);
+    }),
+  );
+  return record('convTranspose2d', [x, weight], out, (g) => [
+    x.requiresGrad ? conv2dCore(g, weight, win, groups) : null,
+    // the roles swap: g is the image that is unfolded, x the gradient on the window grid
+    weight.requiresGrad ? conv2dWeightGrad(g, x, weight.shape, win, groups) : null,
+  ]);
+}
+
+/**
+ * conv2d's weight gradient (also convTranspose2d's, with the roles of image and grid swapped):
+ * dW[g] = sum over the batch of gradOut[n, g] · unfold(image)[n, g]^T, one matmul batched over
+ * N x groups (the unfolded image is read transposed, not copied), then a sum over N.
+ * `image` is [N, C, H, W]; `gradOut` is [N, Cout, OH, OW]; the result has `weightShape`.
+ */
+function conv2dWeightGrad(image: Tensor, gradOut: Tensor, weightShape: Shape, win: Window2d, groups: number): Tensor {
+  const N = image.shape[0]!;
+  const L = win.OH * win.OW;
+  const cols = reshape(unfoldCore(image, win), [N, groups, (win.C / groups) * win.kh * win.kw, L]);
+  const g = reshape(gradOut, [N, groups, gradOut.shape[1]! / groups, L]);
+  return reshape(sum(matmul(g, transpose(cols, -1, -2)), { dim: 0 }), weightShape);
+}
+
+function checkGroups(op: string, groups: number, x: Tensor, weight: Tensor, channels: number, outChannels: number): void {
+  if (!Number.isInteger(groups) || groups < 1) throw new Error(`glassbox.${op}: groups must be a positive integer, got ${groups}`);
+  if (channels % groups !== 0 || outChannels % groups !== 0)
+    throw new Error(`glassbox.${op}: groups=${groups} must divide both the input channels (${channels}, input ${shapeStr(x.shape)}) and the output channels (${outChannels}, weight ${shapeStr(weight.shape)})`);
+}
+
+function checkBias(op: string, bias: Tensor | null | undefined, channels: number): void {
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== channels))
+    throw new Error(`glassbox.${op}: bias must be [${channels}] (one per output channel), got ${shapeStr(bias.shape)}`);
+}
+
+const addBias = (y: Tensor, bias: Tensor | null | undefined) => (bias ? add(y, reshape(bias, [1, bias.shape[0]!, 1, 1])) : y);
+
+/**
+ * 2-D convolution (cross-correlation, as in PyTorch) of x [N, C, H, W] with weight
+ * [Cout, C / groups, kh, kw], plus bias [Cout]. Returns [N, Cout, OH, OW].
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  check4d(op, 'input', x);
+  check4d(op, 'weight', weight, '[Cout, Cin / groups, kh, kw]');
+  const groups = opts.groups ?? 1;
+  const [, C, H, W] = x.shape as [number, number, number, number];
+  const [Cout, CinG, kh, kw] = weight.shape as [number, number, number, number];
+  checkGroups(op, groups, x, weight, C, Cout);
+  if (C !== CinG * groups)
+    throw new Error(
+      `glassbox.conv2d: input ${shapeStr(x.shape)} has ${C} channels but weight ${shapeStr(weight.shape)} with groups=${groups} expects Cin = ${CinG} x ${groups} = ${CinG * groups}; ` +
+        `check the layer's in_channels (weights are [Cout, Cin / groups, kh, kw], inputs NCHW)`,
+    );
+  checkBias(op, bias, Cout);
+  const [sh, sw] = pair(op, 'stride', opts.stride ?? 1, 1);
+  const [dh, dw] = pair(op, 'dilation', opts.dilation ?? 1, 1);
+  let pad: { before: [number, number]; total: [number, number] };
+  if (opts.padding === 'same') {
+    if (sh !== 1 || sw !== 1) throw new Error(`glassbox.conv2d: padding 'same' needs stride 1, got stride ${JSON.stringify(opts.stride)}; pad explicitly instead`);
+    // PyTorch puts the odd pixel of an even kernel's padding after the image
+    const total: [number, number] = [dh * (kh - 1), dw * (kw - 1)];
+    pad = { before: [Math.floor(total[0] / 2), Math.floor(total[1] / 2)], total };
+  } else {
+    const [ph, pw] = opts.padding === 'valid' ? [0, 0] : pair(op, 'padding', opts.padding ?? 0, 0);
+    pad = { before: [ph, pw], total: [2 * ph, 2 * pw] };
+  }
+  const OH = windowCount(op, 'height', x, H, kh, sh, pad.before[0], pad.total[0], dh);
+  const OW = windowCount(op, 'width', x, W, kw, sw, pad.before[1], pad.total[1], dw);
+  const win: Window2d = { C, H, W, OH, OW, kh, kw, sh, sw, ph: pad.before[0], pw: pad.before[1], dh, dw };
+  return addBias(conv2dCore(x, weight, win, groups), bias);
+}
+
+/**
+ * Transposed 2-D convolution (the gradient of conv2d wrt its input) of x [N, Cin, H, W] with
+ * weight [Cin, Cout / groups, kh, kw]. Output size: (H - 1) * stride - 2 * padding +
+ * dilation * (kh - 1) + outputPadding + 1 (likewise for W).
+ */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  check4d(op, 'input', x);
+  check4d(op, 'weight', weight, '[Cin, Cout / groups, kh, kw]');
+  const groups = opts.groups ?? 1;
+  const [, Cin, H, W] = x.shape as [number, number, number, number];
+  const [wCin, CoutG, kh, kw] = weight.shape as [number, number, number, number];
+  if (Cin !== wCin)
+    throw new Error(`glassbox.convTranspose2d: input ${shapeStr(x.shape)} has ${Cin} channels but weight ${shapeStr(weight.shape)} expects Cin = ${wCin} (weights are [Cin, Cout / groups, kh, kw])`);
+  checkGroups(op, groups, x, weight, Cin, CoutG * groups);
+  checkBias(op, bias, CoutG * groups);
+  const [sh, sw] = pair(op, 'stride', opts.stride ?? 1, 1);
+  const [ph, pw] = pair(op, 'padding', opts.padding ?? 0, 0);
+  const [dh, dw] = pair(op, 'dilation', opts.dilation ?? 1, 1);
+  const [oph, opw] = pair(op, 'outputPadding', opts.outputPadding ?? 0, 0);
+  if ((oph >= sh && oph >= dh) || (opw >= sw && opw >= dw))
+    throw new Error(`glassbox.convTranspose2d: outputPadding ${JSON.stringify(opts.outputPadding)} must be smaller than stride or dilation (stride ${JSON.stringify(opts.stride ?? 1)}, dilation ${JSON.stringify(opts.dilation ?? 1)})`);
+  const OH = (H - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1;
+  const OW = (W - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1;
+  if (OH <= 0 || OW <= 0)
+    throw new Error(`glassbox.convTranspose2d: output size ${OH}x${OW} is not positive (input ${shapeStr(x.shape)}, weight ${shapeStr(weight.shape)}, padding ${JSON.stringify(opts.padding)}); reduce the padding`);
+  // seen from the equivalent conv2d: the output is the image, x the grid of windows
+  const win: Window2d = { C: CoutG * groups, H: OH, W: OW, OH: H, OW: W, kh, kw, sh, sw, ph, pw, dh, dw };
+  return addBias(convTranspose2dCore(x, weight, win, groups), bias);
+}
+
+function unfoldWindow(op: string, x: Tensor, H: number, W: number, opts: UnfoldOptions): Window2d {
+  const [kh, kw] = pair(op, 'kernelSize', opts.kernelSize, 1);
+  const [sh, sw] = pair(op, 'stride', opts.stride ?? 1, 1);
+  const [ph, pw] = pair(op, 'padding', opts.padding ?? 0, 0);
+  const [dh, dw] = pair(op, 'dilation', opts.dilation ?? 1, 1);
+  const OH = windowCount(op, 'height', x, H, kh, sh, ph, 2 * ph, dh);
+  const OW = windowCount(op, 'width', x, W, kw, sw, pw, 2 * pw, dw);
+  return { C: 0, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw };
+}
+
+/** Sliding blocks of x [N, C, H, W] as columns: [N, C * kh * kw, L] (torch.nn.functional.unfold). */
+export function unfold(x: Tensor, opts: UnfoldOptions): Tensor {
+  check4d('unfold', 'input', x);
+  const win = unfoldWindow('unfold', x, x.shape[2]!, x.shape[3]!, opts);
+  return unfoldCore(x, { ...win, C: x.shape[1]! });
+}
+
+/** Sums columns [N, C * kh * kw, L] back into an image [N, C, H, W] (torch.nn.functional.fold). */
+export function fold(cols: Tensor, opts: FoldOptions): Tensor {
+  const op = 'fold';
+  if (cols.rank !== 3) throw new Error(`glassbox.fold: input must be 3-D [N, C * kh * kw, L], got shape ${shapeStr(cols.shape)}`);
+  const [H, W] = pair(op, 'outputSize', opts.outputSize, 1);
+  const win = unfoldWindow(op, cols, H, W, opts);
+  const taps = win.kh * win.kw;
+  if (cols.shape[1]! % taps !== 0 || cols.shape[2] !== win.OH * win.OW)
+    throw new Error(
+      `glassbox.fold: input ${shapeStr(cols.shape)} does not match kernel ${win.kh}x${win.kw} over output ${H}x${W}: ` +
+        `expected [N, C * ${taps}, ${win.OH * win.OW}] (${win.OH}x${win.OW} blocks)`,
+    );
+  return foldCore(cols, { ...win, C: cols.shape[1]! / taps });
+}

@@ -1,0 +1,115 @@
+/**
+ * 2-D pooling over NCHW inputs. Max and average pooling run the sliding-window kernels; their
+ * gradients gather per input pixel from the windows that cover it (deterministic, no atomics).
+ * Each forward kernel and its gradient are recorded as a pair of ops that are each other's
+ * backward (max: the gradient's own gradient is a gather at the argmax), so grad-of-grad works.
+ * Adaptive average pooling is an average pool when the sizes divide, otherwise two products
+ * with small averaging matrices.
+ */
+import { record } from '../../autograd/node.ts';
+import { shapeStr } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+import { tensor } from './creation.ts';
+import { gather } from './indexing.ts';
+import { matmul } from './matmul.ts';
+import { mean } from './reduce.ts';
+import { reshape, transpose } from './views.ts';
+import { check4d, pair, poolBackwardKernel, poolKernel, windowCount, type Pair, type Window2d } from './window.ts';
+
+export interface MaxPool2dOptions {
+  kernelSize: Pair;
+  /** Default: kernelSize. */
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  ceilMode?: boolean;
+}
+
+export interface AvgPool2dOptions {
+  kernelSize: Pair;
+  /** Default: kernelSize. */
+  stride?: Pair;
+  padding?: Pair;
+  ceilMode?: boolean;
+  /** Divide by the full window, padding included (default true, as in PyTorch). */
+  countIncludePad?: boolean;
+}
+
+function poolWindow(op: string, x: Tensor, o: { kernelSize: Pair; stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }): Window2d {
+  check4d(op, 'input', x);
+  const [, C, H, W] = x.shape as [number, number, number, number];
+  const [kh, kw] = pair(op, 'kernelSize', o.kernelSize, 1);
+  const [sh, sw] = pair(op, 'stride', o.stride ?? o.kernelSize, 1);
+  const [ph, pw] = pair(op, 'padding', o.padding ?? 0, 0);
+  const [dh, dw] = pair(op, 'dilation', o.dilation ?? 1, 1);
+  if (2 * ph > kh || 2 * pw > kw)
+    throw new Error(`glassbox.${op}: padding ${JSON.stringify(o.padding)} must be at most half the kernel size ${JSON.stringify(o.kernelSize)} (input ${shapeStr(x.shape)})`);
+  const OH = windowCount(op, 'height', x, H, kh, sh, ph, 2 * ph, dh, !!o.ceilMode);
+  const OW = windowCount(op, 'width', x, W, kw, sw, pw, 2 * pw, dw, !!o.ceilMode);
+  return { C, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw };
+}
+
+/** Max pooling; also returns the argmax of each window as a flat index h * W + w into its input plane (like PyTorch's return_indices). */
+export function maxPool2dWithIndices(x: Tensor, opts: MaxPool2dOptions): { values: Tensor; indices: Tensor } {
+  const win = poolWindow('maxPool2d', x, opts);
+  const { values, indices } = poolKernel('max', x, win);
+  record('maxPool2d', [x], values, (g) => [maxPool2dBackward(g, indices!, win)], { indices });
+  return { values, indices: indices! };
+}
+
+export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
+  return maxPool2dWithIndices(x, opts).values;
+}
+
+/** Sends each window's gradient to its argmax; linear in g, so its own gradient reads gg at the argmax. */
+function maxPool2dBackward(g: Tensor, indices: Tensor, win: Window2d): Tensor {
+  const out = poolBackwardKernel('max', g, win, indices);
+  return record('maxPool2dBackward', [g], out, (gg) => {
+    const [N, C] = g.shape as [number, number];
+    const picked = gather(reshape(gg, [N, C, win.H * win.W]), 2, reshape(indices, [N, C, win.OH * win.OW]));
+    return [reshape(picked, g.shape)];
+  });
+}
+
+function avgPoolCore(x: Tensor, win: Window2d, includePad: boolean): Tensor {
+  const out = poolKernel('avg', x, win, includePad).values;
+  return record('avgPool2d', [x], out, (g) => [avgPoolBackwardCore(g, win, includePad)]);
+}
+
+function avgPoolBackwardCore(g: Tensor, win: Window2d, includePad: boolean): Tensor {
+  const out = poolBackwardKernel('avg', g, win, undefined, includePad);
+  return record('avgPool2dBackward', [g], out, (gg) => [avgPoolCore(gg, win, includePad)]);
+}
+
+export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
+  return avgPoolCore(x, poolWindow('avgPool2d', x, opts), opts.countIncludePad ?? true);
+}
+
+/** [out, in] matrix whose row i averages PyTorch's adaptive window floor(i * in / out) .. ceil((i + 1) * in / out). */
+function adaptiveMatrix(inSize: number, outSize: number): Tensor {
+  const m = new Float32Array(outSize * inSize);
+  for (let i = 0; i < outSize; i++) {
+    const start = Math.floor((i * inSize) / outSize);
+    const end = Math.ceil(((i + 1) * inSize) / outSize);
+    for (let j = start; j < end; j++) m[i * inSize + j] = 1 / (end - start);
+  }
+  return tensor(m, [outSize, inSize]);
+}
+
+/** Average pooling to a fixed output size (null keeps that dim), with PyTorch's window rule. */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor {
+  const op = 'adaptiveAvgPool2d';
+  check4d(op, 'input', x);
+  const [, , H, W] = x.shape as [number, number, number, number];
+  const [OH, OW] = typeof outputSize === 'number' ? [outputSize, outputSize] : [outputSize[0] ?? H, outputSize[1] ?? W];
+  if (!Number.isInteger(OH) || !Number.isInteger(OW) || OH < 1 || OW < 1)
+    throw new Error(`glassbox.${op}: output size must be positive integers, got ${JSON.stringify(outputSize)} (input ${shapeStr(x.shape)})`);
+  if (H % OH === 0 && W % OW === 0) return avgPool2d(x, { kernelSize: [H / OH, W / OW] });
+  return matmul(matmul(adaptiveMatrix(H, OH), x), transpose(adaptiveMatrix(W, OW), 0, 1));
+}
+
+/** Mean over H and W: [N, C, H, W] -> [N, C, 1, 1]. */
+export function globalAvgPool2d(x: Tensor): Tensor {
+  check4d('globalAvgPool2d', 'input', x);
+  return mean(x, { dim: [2, 3], keepdim: true });
+}
