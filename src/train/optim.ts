@@ -130,14 +130,16 @@ export class Adam extends Optimizer {
     // Adam folds weight decay into the gradient; AdamW decays the weights directly.
     const wdGrad = this.decoupled ? 0 : this.weightDecay;
     const d = '({1} + {p0} * {0})';
-    const m = elementwiseKernel('adam_m', `{p1} * {2} + (1.0 - {p1}) * ${d}`, [p, g, state.m ?? zerosLike(p)], [wdGrad, b1]);
-    const v = elementwiseKernel('adam_v', `{p1} * {2} + (1.0 - {p1}) * ${d} * ${d}`, [p, g, state.v ?? zerosLike(p)], [wdGrad, b2]);
+    // 1 - beta is formed in float64 and passed in: in float32, 1 - f32(0.999) is off by 1e-5 relative.
+    const m = elementwiseKernel('adam_m', `{p1} * {2} + {p2} * ${d}`, [p, g, state.m ?? zerosLike(p)], [wdGrad, b1, 1 - b1]);
+    const v = elementwiseKernel('adam_v', `{p1} * {2} + {p2} * ${d} * ${d}`, [p, g, state.v ?? zerosLike(p)], [wdGrad, b2, 1 - b2]);
     this.setState(state, 'm', m);
     this.setState(state, 'v', v);
-    const c1 = 1 - b1 ** t;
-    const c2 = 1 - b2 ** t;
+    // PyTorch's order: p - (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps), the scalars in float64.
+    const stepSize = this.lr / (1 - b1 ** t);
+    const c2Sqrt = Math.sqrt(1 - b2 ** t);
     const decay = this.decoupled ? 1 - this.lr * this.weightDecay : 1;
-    this.write(p, 'adam_step', '{0} * {p0} - {p1} * ({1} / {p2}) / (sqrt({2} / {p3}) + {p4})', [p, m, v], [decay, this.lr, c1, c2, this.eps]);
+    this.write(p, 'adam_step', '{0} * {p0} - {p1} * ({1} / (sqrt({2}) / {p2} + {p3}))', [p, m, v], [decay, stepSize, c2Sqrt, this.eps]);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { shapeStr } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
-import { abs, add, exp, log1p, mul, neg, relu, square, sub } from './elementwise.ts';
+import { abs, add, div, exp, log1p, mul, neg, relu, square, sub } from './elementwise.ts';
 import { oneHot } from './indexing.ts';
 import { logSoftmax } from './activation.ts';
 import { mean, sum } from './reduce.ts';
@@ -63,4 +63,18 @@ export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduct
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   const loss = add(sub(relu(logits), mul(logits, target)), log1p(exp(neg(abs(logits)))));
   return reduce(loss, opts.reduction ?? 'mean');
+}
+
+/**
+ * Multi-class hinge loss (PyTorch's multi_margin_loss, p = 1): for each sample,
+ * sum over j != y of max(0, margin - x_y + x_j), divided by the number of classes.
+ */
+export function multiMarginLoss(scores: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}): Tensor {
+  if (scores.rank !== 2) throw new Error(`glassbox.multiMarginLoss: scores must be [N, C], got ${shapeStr(scores.shape)}`);
+  const { labels } = classesLast('multiMarginLoss', scores, target);
+  const C = scores.shape[1]!;
+  const onehot = oneHot(labels, C);
+  const correct = sum(mul(scores, onehot), { dim: 1, keepdim: true });
+  const margins = mul(relu(add(sub(scores, correct), opts.margin ?? 1)), sub(1, onehot));
+  return reduce(div(sum(margins, { dim: 1 }), C), opts.reduction ?? 'mean');
 }

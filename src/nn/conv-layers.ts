@@ -1,0 +1,134 @@
+/** Convolution, pooling, normalisation and dropout layers (wrapping the ops in src/tensor/ops). */
+import { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions } from '../tensor/ops/conv.ts';
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d, type AvgPool2dOptions, type MaxPool2dOptions } from '../tensor/ops/pool.ts';
+import { batchNorm, dropout } from '../tensor/ops/norm.ts';
+import { interpolate, type InterpolateOptions } from '../tensor/ops/resample.ts';
+import { ones, zeros } from '../tensor/ops/creation.ts';
+import type { Pair } from '../tensor/ops/window.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { defaultBias, defaultWeight } from './init.ts';
+import { Module, Parameter } from './module.ts';
+
+const pairOf = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+export class Conv2d extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+  readonly kernelSize: [number, number];
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    readonly opts: Conv2dOptions & { bias?: boolean } = {},
+  ) {
+    super();
+    const groups = opts.groups ?? 1;
+    if (inChannels % groups || outChannels % groups)
+      throw new Error(`glassbox.nn.Conv2d: channels (${inChannels} in, ${outChannels} out) must be divisible by groups (${groups})`);
+    this.kernelSize = pairOf(kernelSize);
+    const shape = [outChannels, inChannels / groups, ...this.kernelSize];
+    this.weight = Parameter(defaultWeight(shape));
+    this.bias = opts.bias === false ? null : Parameter(defaultBias(outChannels, shape[1]! * shape[2]! * shape[3]!));
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, this.opts);
+  }
+}
+
+export class ConvTranspose2d extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+  readonly kernelSize: [number, number];
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    readonly opts: ConvTranspose2dOptions & { bias?: boolean } = {},
+  ) {
+    super();
+    const groups = opts.groups ?? 1;
+    this.kernelSize = pairOf(kernelSize);
+    // PyTorch's weight layout [in, out / groups, kh, kw]; its init uses fan_in = (out / groups) * kh * kw
+    const shape = [inChannels, outChannels / groups, ...this.kernelSize];
+    this.weight = Parameter(defaultWeight(shape));
+    this.bias = opts.bias === false ? null : Parameter(defaultBias(outChannels, shape[1]! * shape[2]! * shape[3]!));
+  }
+  forward(x: Tensor): Tensor {
+    return convTranspose2d(x, this.weight, this.bias, this.opts);
+  }
+}
+
+export class MaxPool2d extends Module {
+  readonly opts: MaxPool2dOptions;
+  constructor(kernelSize: Pair, opts: Omit<MaxPool2dOptions, 'kernelSize'> = {}) {
+    super();
+    this.opts = { kernelSize, ...opts };
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.opts);
+  }
+}
+
+export class AvgPool2d extends Module {
+  readonly opts: AvgPool2dOptions;
+  constructor(kernelSize: Pair, opts: Omit<AvgPool2dOptions, 'kernelSize'> = {}) {
+    super();
+    this.opts = { kernelSize, ...opts };
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.opts);
+  }
+}
+
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: number | readonly [number | null, number | null]) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return adaptiveAvgPool2d(x, this.outputSize);
+  }
+}
+
+/** Batch norm over channels (dim 1) of [N, C] or [N, C, H, W] inputs, with running statistics as buffers. */
+export class BatchNorm extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+  constructor(
+    readonly numFeatures: number,
+    readonly opts: { eps?: number; momentum?: number; affine?: boolean } = {},
+  ) {
+    super();
+    const affine = opts.affine ?? true;
+    this.weight = affine ? Parameter(ones([numFeatures])) : null;
+    this.bias = affine ? Parameter(zeros([numFeatures])) : null;
+    this.registerBuffer('runningMean', zeros([numFeatures]));
+    this.registerBuffer('runningVar', ones([numFeatures]));
+  }
+  forward(x: Tensor): Tensor {
+    return batchNorm(x, this.buffer('runningMean'), this.buffer('runningVar'), this.weight, this.bias, {
+      training: this.training,
+      momentum: this.opts.momentum,
+      eps: this.opts.eps,
+    });
+  }
+}
+export class BatchNorm2d extends BatchNorm {}
+export class BatchNorm1d extends BatchNorm {}
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return dropout(x, { p: this.p, training: this.training });
+  }
+}
+
+export class Upsample extends Module {
+  constructor(readonly opts: InterpolateOptions) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return interpolate(x, this.opts);
+  }
+}

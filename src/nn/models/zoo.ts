@@ -1,0 +1,84 @@
+/**
+ * The model zoo by name, as the CLI and experiments use it: each entry builds the model for a
+ * data set's image shape and class count, and names its usual training recipe.
+ */
+import type { Module } from '../module.ts';
+import { CifarNet } from './cifar-net.ts';
+import { LeNet5 } from './lenet.ts';
+import { LinearClassifier } from './linear.ts';
+import { MixtureNet } from './mixture-net.ts';
+import { MLP } from './mlp.ts';
+
+export interface InputSpec {
+  channels: number;
+  height: number;
+  width: number;
+  classes: number;
+}
+
+export interface Recipe {
+  optimizer: 'sgd' | 'adam' | 'adamw';
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  momentum?: number;
+  weightDecay?: number;
+  schedule?: 'none' | 'step' | 'cosine' | 'onecycle';
+  /** Loss: softmax cross-entropy, or the multi-class hinge loss of a linear SVM. */
+  loss?: 'cross-entropy' | 'hinge';
+}
+
+export interface ZooEntry {
+  description: string;
+  build(input: InputSpec): Module;
+  recipe: Recipe;
+}
+
+export const MODEL_ZOO: Record<string, ZooEntry> = {
+  'softmax-regression': {
+    description: 'one linear layer on the pixels, cross-entropy loss (CS231n softmax classifier)',
+    build: (s) => new LinearClassifier(s.channels * s.height * s.width, s.classes),
+    recipe: { optimizer: 'sgd', lr: 0.1, momentum: 0.9, epochs: 5, batchSize: 128 },
+  },
+  'linear-svm': {
+    description: 'one linear layer on the pixels, multi-class hinge loss (CS231n SVM classifier)',
+    build: (s) => new LinearClassifier(s.channels * s.height * s.width, s.classes),
+    recipe: { optimizer: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 1e-4, epochs: 5, batchSize: 128, loss: 'hinge' },
+  },
+  mlp: {
+    description: 'MLP with hidden layers 256 and 128, ReLU',
+    build: (s) => new MLP(s.channels * s.height * s.width, [256, 128], s.classes),
+    recipe: { optimizer: 'adam', lr: 1e-3, epochs: 5, batchSize: 64 },
+  },
+  lenet5: {
+    description: 'LeNet-5: conv 6@5x5, pool, conv 16@5x5, pool, fc 120, fc 84 (ReLU, max pooling)',
+    build: (s) => new LeNet5(s.channels, s.classes, s.height),
+    recipe: { optimizer: 'adam', lr: 2e-3, epochs: 5, batchSize: 64 },
+  },
+  'mixture-net': {
+    description: 'mixture-of-MNIST net: conv 10, conv 20, conv 10, global average pooling, linear',
+    build: (s) => new MixtureNet({ classes: s.classes }),
+    recipe: { optimizer: 'adam', lr: 2e-3, epochs: 15, batchSize: 64 },
+  },
+  'mixture-net-dropout': {
+    description: 'mixture-of-MNIST net with dropout 0.5 on conv3',
+    build: (s) => new MixtureNet({ classes: s.classes, dropout: 0.5 }),
+    recipe: { optimizer: 'adam', lr: 2e-3, epochs: 15, batchSize: 64 },
+  },
+  'mixture-net-wide': {
+    description: 'mixture-of-MNIST net with every conv 3x wider',
+    build: (s) => new MixtureNet({ classes: s.classes, width: 3 }),
+    recipe: { optimizer: 'adam', lr: 2e-3, epochs: 15, batchSize: 64 },
+  },
+  'cifar-net': {
+    description: 'VGG-style CIFAR-10 net with batch norm: 2x conv 32, pool, 2x conv 64, pool, 2x conv 128, GAP, fc',
+    build: (s) => new CifarNet(s.classes),
+    recipe: { optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, epochs: 30, batchSize: 128, schedule: 'onecycle' },
+  },
+};
+
+export function modelEntry(name: string): ZooEntry {
+  const entry = MODEL_ZOO[name];
+  if (!entry) throw new Error(`glassbox: unknown model '${name}'. Known models: ${Object.keys(MODEL_ZOO).join(', ')}`);
+  return entry;
+}

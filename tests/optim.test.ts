@@ -1,0 +1,169 @@
+/**
+ * Optimisers, learning-rate schedules and gradient clipping against PyTorch, step by step
+ * (tests/fixtures/optim.json, made by scripts/gen_fixtures_optim.py in float32). Parameters after
+ * every step: atol 1e-6 / rtol 1e-5. Learning rates: within 1e-12.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as gb from '../src/index.ts';
+import type { Tensor } from '../src/index.ts';
+import { expectClose } from './helpers.ts';
+
+const { optim } = gb;
+type Options = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+interface Flat { shape: number[]; data: number[] }
+interface OptimCase {
+  id: string;
+  optimizer: 'SGD' | 'Adam' | 'AdamW';
+  options: Options;
+  scheduler?: SchedulerName;
+  schedulerOptions?: Options;
+  lrs: number[];
+  finalLr?: number;
+  params: number[][][]; // [step][param] -> values after that step
+}
+type SchedulerName = 'StepLR' | 'CosineAnnealingLR' | 'OneCycleLR' | 'LinearWarmup';
+interface ScheduleCase { id: string; scheduler: SchedulerName; schedulerOptions: Options; baseLr: number; lrs: number[] }
+interface ClipCase {
+  id: string;
+  kind: 'norm' | 'value';
+  grads: Flat[];
+  maxNorm?: number;
+  normType?: number | 'inf';
+  totalNorm?: number;
+  clipValue?: number;
+  clipped: number[][];
+}
+interface Fixture { torch: string; initial: Flat[]; grads: number[][][]; cases: OptimCase[]; schedules: ScheduleCase[]; clip: ClipCase[] }
+
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/optim.json', import.meta.url), 'utf8')) as Fixture;
+const TOL = { atol: 1e-6, rtol: 1e-5 };
+const LR_TOL = 1e-12;
+
+function makeOptimizer(name: OptimCase['optimizer'], params: Tensor[], opts: Options): gb.optim.Optimizer {
+  if (name === 'SGD') return new optim.SGD(params, opts as gb.optim.SGDOptions);
+  if (name === 'Adam') return new optim.Adam(params, opts);
+  return new optim.AdamW(params, opts);
+}
+
+function makeScheduler(name: SchedulerName, opt: gb.optim.Optimizer, opts: Options): gb.optim.LRScheduler {
+  switch (name) {
+    case 'StepLR': return new optim.StepLR(opt, opts as gb.optim.StepLROptions);
+    case 'CosineAnnealingLR': return new optim.CosineAnnealingLR(opt, opts as gb.optim.CosineAnnealingLROptions);
+    case 'OneCycleLR': return new optim.OneCycleLR(opt, opts as gb.optim.OneCycleLROptions);
+    case 'LinearWarmup': return new optim.LinearWarmup(opt, opts);
+  }
+}
+
+function expectLr(actual: number, expected: number, what: string): void {
+  if (!(Math.abs(actual - expected) <= LR_TOL)) expect.fail(`${what}: lr is ${actual}, expected ${expected}`);
+}
+
+const freshParams = () => fixture.initial.map((x) => gb.tensor(x.data, x.shape, { requiresGrad: true }));
+
+describe(`optimisers against PyTorch ${fixture.torch}`, () => {
+  for (const c of fixture.cases) {
+    it(c.id, async () => {
+      const params = freshParams();
+      const opt = makeOptimizer(c.optimizer, params, c.options);
+      const sched = c.scheduler ? makeScheduler(c.scheduler, opt, c.schedulerOptions ?? {}) : null;
+      for (let k = 0; k < c.params.length; k++) {
+        expectLr(opt.lr, c.lrs[k]!, `${c.id} step ${k}`);
+        opt.zeroGrad();
+        params.forEach((p, i) => (p.grad = gb.tensor(fixture.grads[k]![i]!, p.shape)));
+        opt.step();
+        sched?.step();
+        const values = await Promise.all(params.map((p) => p.toArray()));
+        values.forEach((v, i) => expectClose(v, c.params[k]![i]!, { ...TOL, what: `${c.id} step ${k} param ${i}` }));
+      }
+      if (c.finalLr !== undefined) expectLr(sched!.lastLr(), c.finalLr, `${c.id} final`);
+      opt.zeroGrad();
+      params.forEach((p) => p.dispose());
+    });
+  }
+});
+
+describe('learning-rate schedules against PyTorch', () => {
+  for (const c of fixture.schedules) {
+    it(c.id, () => {
+      const p = gb.zeros([1], { requiresGrad: true });
+      const opt = new optim.SGD([p], { lr: c.baseLr });
+      const sched = makeScheduler(c.scheduler, opt, c.schedulerOptions);
+      const lrs = [sched.lastLr()];
+      for (let k = 1; k < c.lrs.length; k++) {
+        opt.step(); // no gradient: changes nothing, but keeps the usual order
+        sched.step();
+        lrs.push(sched.lastLr());
+      }
+      lrs.forEach((lr, k) => expectLr(lr, c.lrs[k]!, `${c.id} step ${k}`));
+      expect(opt.lr).toBe(lrs[lrs.length - 1]);
+      p.dispose();
+    });
+  }
+});
+
+describe('gradient clipping against PyTorch', () => {
+  for (const c of fixture.clip) {
+    it(c.id, async () => {
+      const params = freshParams();
+      params.forEach((p, i) => (p.grad = gb.tensor(c.grads[i]!.data, c.grads[i]!.shape)));
+      if (c.kind === 'norm') {
+        const normType = c.normType === 'inf' ? Infinity : c.normType!;
+        const total = optim.clipGradNorm(params, c.maxNorm!, { normType });
+        expect(total.shape).toEqual([]);
+        expectClose([await total.item()], [c.totalNorm!], { ...TOL, what: `${c.id} total norm` });
+        total.dispose();
+      } else {
+        optim.clipGradValue(params, c.clipValue!);
+      }
+      const grads = await Promise.all(params.map((p) => p.grad!.toArray()));
+      grads.forEach((g, i) => expectClose(g, c.clipped[i]!, { ...TOL, what: `${c.id} grad ${i}` }));
+      params.forEach((p) => {
+        p.grad!.dispose();
+        p.dispose();
+      });
+    });
+  }
+
+  it('skips parameters without a gradient, and returns 0 when none has one', async () => {
+    const [a, b] = freshParams();
+    expect(await optim.clipGradNorm([a!, b!], 1).item()).toBe(0);
+    b!.grad = gb.tensor([3, 0, 0, 4, 0], [5]);
+    const total = optim.clipGradNorm([a!, b!], 1);
+    expectClose([await total.item()], [5], { ...TOL, what: 'norm' });
+    expectClose(await b!.grad.toArray(), [0.6, 0, 0, 0.8, 0], { ...TOL, what: 'clipped' });
+    expect(a!.grad).toBeNull();
+  });
+});
+
+describe('optimiser and schedule errors', () => {
+  const p = () => gb.zeros([2], { requiresGrad: true });
+  it('rejects a negative learning rate', () => {
+    expect(() => new optim.SGD([p()], { lr: -0.1 })).toThrow(/learning rate must be >= 0/);
+    expect(() => new optim.Adam([p()], { lr: -1e-3 })).toThrow(/learning rate must be >= 0/);
+    expect(() => new optim.AdamW([p()], { lr: Number.NaN })).toThrow(/learning rate must be >= 0/);
+  });
+  it('rejects Nesterov without momentum or with dampening', () => {
+    expect(() => new optim.SGD([p()], { lr: 0.1, nesterov: true })).toThrow(/Nesterov/);
+    expect(() => new optim.SGD([p()], { lr: 0.1, nesterov: true, momentum: 0.9, dampening: 0.1 })).toThrow(/Nesterov/);
+  });
+  it('rejects parameters that do not require grad', () => {
+    expect(() => new optim.SGD([gb.zeros([2])], { lr: 0.1 })).toThrow(/does not require grad/);
+  });
+  it('OneCycleLR refuses to step past totalSteps', () => {
+    const opt = new optim.SGD([p()], { lr: 0.1 });
+    const sched = new optim.OneCycleLR(opt, { maxLr: 1, totalSteps: 3 });
+    for (let k = 0; k < 3; k++) sched.step();
+    expect(() => sched.step()).toThrow(/totalSteps is 3/);
+  });
+  it('rejects bad schedule and clipping options', () => {
+    const opt = new optim.SGD([p()], { lr: 0.1 });
+    expect(() => new optim.StepLR(opt, { stepSize: 0 })).toThrow(/stepSize/);
+    expect(() => new optim.CosineAnnealingLR(opt, { tMax: 0 })).toThrow(/tMax/);
+    expect(() => new optim.OneCycleLR(opt, { maxLr: 1, totalSteps: 10, pctStart: 1.5 })).toThrow(/pctStart/);
+    expect(() => new optim.LinearWarmup(opt, { startFactor: 0 })).toThrow(/startFactor/);
+    expect(() => optim.clipGradNorm([p()], 1, { normType: 0 })).toThrow(/normType/);
+    expect(() => optim.clipGradValue([p()], -1)).toThrow(/clipValue/);
+  });
+});
