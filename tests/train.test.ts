@@ -40,7 +40,7 @@ describe('data loader', () => {
     const img: ImageDataset = { name: 't', split: 'train', images: Uint8Array.from({ length: 16 }, (_, i) => 10 * (i + 1)), labels: Uint8Array.of(0), n: 1, channels: 1, height: 4, width: 4, classes: ['a'] };
     const loader = new DataLoader(img, { batchSize: 1, augment: { cropPadding: 1, horizontalFlip: true }, seed: 5 });
     for (let epoch = 0; epoch < 6; epoch++) {
-      const out = Array.from(await loader.batches(epoch).next().value!.x.toArray()).map((v) => Math.round(v * 255));
+      const out = Array.from(await loader.batches(epoch).next().value!.x.toArray()).map((v) => Math.round(Number(v) * 255));
       // every output row is a (possibly flipped) window of a zero-padded source row
       const src = Array.from(img.images);
       const rows = [0, 1, 2, 3].map((r) => out.slice(4 * r, 4 * r + 4));

@@ -1,14 +1,23 @@
 /** The glassbox command line: `glassbox <command> [options]`. */
 import { demo } from './demo.ts';
+import { evalCommand, EVAL_OPTIONS, train, TRAIN_OPTIONS } from './train.ts';
+import { MODEL_ZOO } from '../nn/models/zoo.ts';
+import { DATASETS } from '../train/datasets.ts';
 import { parseArgs, UsageError } from './args.ts';
 
 const COMMANDS: Record<string, { summary: string; options: string[]; run: (args: ReturnType<typeof parseArgs>) => Promise<void> }> = {
   demo: { summary: 'fit an MLP on MNIST and print the loss falling (the engine end to end)', options: ['train-images', 'batch-size'], run: demo },
+  train: { summary: 'train a model: --model <name> --dataset <name> [--epochs --batch-size --lr --optimizer sgd|adam|adamw --schedule none|step|cosine|onecycle --seed --out --limit --resume <dir>]', options: TRAIN_OPTIONS, run: train },
+  eval: { summary: 'accuracy of a trained run: --model <run folder> [--dataset <name> --limit]', options: EVAL_OPTIONS, run: evalCommand },
 };
 
 function help(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}\n${' '.repeat(13)}options: ${c.options.map((o) => `--${o}`).join(' ') || '(none)'}`);
-  return `usage: glassbox <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nData sets are read from GLASSBOX_DATA (or ../shared/datasets here) or downloaded; see README.md.`;
+  return (
+    `usage: glassbox <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
+    `models: ${Object.keys(MODEL_ZOO).join(', ')}\ndata sets: ${Object.keys(DATASETS).join(', ')}\n` +
+    'Data sets are read from GLASSBOX_DATA (or ../shared/datasets here) or downloaded; see README.md.'
+  );
 }
 
 async function main(argv: string[]): Promise<void> {

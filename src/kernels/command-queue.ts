@@ -21,6 +21,16 @@ import type { BufferPool } from './buffer-pool.ts';
 import type { Kernel } from './pipelines.ts';
 
 const UNIFORM_ALIGN = 256;
+const MAX_CACHED_BIND_GROUPS = 4096;
+
+const bindGroups = new WeakMap<Kernel, Map<string, GPUBindGroup>>();
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 0;
+function bufferId(b: GPUBuffer): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
 
 export interface QueueStats {
   dispatches: number;
@@ -78,20 +88,38 @@ export class CommandQueue {
     if (x > 65535 || y > 65535 || z > 65535) throw new Error(`glassbox: kernel '${kernel.name}' needs ${x}x${y}x${z} workgroups; at most 65535 per dimension`);
 
     const encoder = this.ensureEncoder();
-    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: kernel.storage[i]!.binding, resource: { buffer } }));
+    const offset = this.arenaUsed;
     if (kernel.uniform && uniforms) {
-      const offset = this.arenaUsed;
       this.arenaBytes.set(new Uint8Array(uniforms, 0, Math.min(uniforms.byteLength, UNIFORM_ALIGN)), offset);
       this.arenaUsed += UNIFORM_ALIGN;
-      entries.push({ binding: kernel.uniform.binding, resource: { buffer: this.arenaBuffer!, offset, size: kernel.uniform.size } });
     }
-    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
-    this.pass ??= encoder.beginComputePass();
-    this.pass.setPipeline(kernel.pipeline);
-    this.pass.setBindGroup(0, bindGroup);
-    this.pass.dispatchWorkgroups(x, y, z);
+    const bindGroup = this.bindGroupFor(kernel, buffers, offset);
+    const pass = (this.pass ??= encoder.beginComputePass());
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
     if (++this.dispatchesInEncoder >= this.maxDispatches) this.submit();
+  }
+
+  /**
+   * Bind groups are cached per kernel by the buffers they bind (and the uniform slot): pooled
+   * buffers and arenas are reused in the same order every training step, so after the first
+   * step creating bind groups, a large part of the per-dispatch cost, is skipped.
+   */
+  private bindGroupFor(kernel: Kernel, buffers: GPUBuffer[], uniformOffset: number): GPUBindGroup {
+    let key = kernel.uniform ? `${bufferId(this.arenaBuffer!)}@${uniformOffset}` : '';
+    for (const b of buffers) key += `,${bufferId(b)}`;
+    let cache = bindGroups.get(kernel);
+    if (!cache) bindGroups.set(kernel, (cache = new Map()));
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: kernel.storage[i]!.binding, resource: { buffer } }));
+    if (kernel.uniform) entries.push({ binding: kernel.uniform.binding, resource: { buffer: this.arenaBuffer!, offset: uniformOffset, size: kernel.uniform.size } });
+    const group = this.device.createBindGroup({ layout: kernel.layout, entries });
+    if (cache.size >= MAX_CACHED_BIND_GROUPS) cache.clear();
+    cache.set(key, group);
+    return group;
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {

@@ -47,14 +47,17 @@ function reflectBindings(name: string, source: string): BindingInfo[] {
 }
 
 export class PipelineCache {
-  private readonly kernels = new Map<string, Kernel>();
+  // Keyed by the source string itself (generators return the same string object for the same
+  // kernel, so V8 hashes it once), then by entry point.
+  private readonly kernels = new Map<string, Map<string, Kernel>>();
   compiled = 0;
 
   constructor(private readonly device: GPUDevice) {}
 
   get(name: string, source: string, entryPoint = 'main'): Kernel {
-    const key = `${entryPoint}\u0000${source}`;
-    const hit = this.kernels.get(key);
+    let byEntry = this.kernels.get(source);
+    if (!byEntry) this.kernels.set(source, (byEntry = new Map()));
+    const hit = byEntry.get(entryPoint);
     if (hit) return hit;
     const bindings = reflectBindings(name, source);
     const uniforms = bindings.filter((b) => b.kind === 'uniform');
@@ -80,7 +83,7 @@ export class PipelineCache {
       storage: bindings.filter((b) => b.kind !== 'uniform'),
       uniform: uniforms[0],
     };
-    this.kernels.set(key, kernel);
+    byEntry.set(entryPoint, kernel);
     this.compiled++;
     return kernel;
   }

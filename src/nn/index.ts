@@ -3,3 +3,4 @@ export { Module, Parameter, type ForwardHook, type ForwardPreHook } from './modu
 export * from './layers.ts';
 export * from './conv-layers.ts';
 export * as init from './init.ts';
+export * from './safetensors.ts';

@@ -25,6 +25,27 @@ export abstract class Optimizer {
     this.lr = lr;
   }
 
+  /** Everything needed to resume: the step count, the learning rate and the state tensors by '<param index>.<key>'. */
+  stateDict(): { step: number; lr: number; tensors: Map<string, Tensor> } {
+    const tensors = new Map<string, Tensor>();
+    this.params.forEach((p, i) => {
+      for (const [key, t] of Object.entries(this.state.get(p) ?? {})) tensors.set(`${i}.${key}`, t);
+    });
+    return { step: this.stepCount, lr: this.lr, tensors };
+  }
+
+  loadStateDict(d: { step: number; lr: number; tensors: Map<string, Tensor> }): void {
+    this.stepCount = d.step;
+    this.lr = d.lr;
+    for (const [name, t] of d.tensors) {
+      const [index, key] = name.split('.') as [string, string];
+      const p = this.params[Number(index)];
+      if (!p || !key) throw new Error(`glassbox.optim: state '${name}' does not match this optimiser's ${this.params.length} parameters`);
+      if (t.size !== p.size) throw new Error(`glassbox.optim: state '${name}' has ${t.size} elements, parameter ${index} has ${p.size}`);
+      this.setState(this.stateOf(p), key, t.contiguous());
+    }
+  }
+
   zeroGrad(): void {
     for (const p of this.params) {
       p.grad?.dispose();
@@ -41,7 +62,7 @@ export abstract class Optimizer {
 
   protected abstract update(p: Tensor, g: Tensor, state: Record<string, Tensor>): void;
 
-  private stateOf(p: Tensor): Record<string, Tensor> {
+  protected stateOf(p: Tensor): Record<string, Tensor> {
     let s = this.state.get(p);
     if (!s) this.state.set(p, (s = {}));
     return s;

@@ -1,24 +1,292 @@
-// PLACEHOLDER (to be replaced by the tuned generator): naive one-output-per-invocation matmul.
-import { UniformWriter } from './common.ts';
-export interface MatmulProblem { batch: number; M: number; N: number; K: number; transA: boolean; transB: boolean; batchStrideA: number; batchStrideB: number }
-export interface KernelLaunch { name: string; source: string; entryPoint: string; workgroups: [number, number, number]; uniforms: ArrayBuffer }
-export type MatmulTarget = 'cpu-simd' | 'gpu';
-export function planMatmul(p: MatmulProblem, _t: MatmulTarget): KernelLaunch {
-  const a = p.transA ? 'a[ba + k * p.M + row]' : 'a[ba + row * p.K + k]';
-  const b = p.transB ? 'b[bb + col * p.K + k]' : 'b[bb + k * p.N + col]';
-  const source = `struct P { M: u32, N: u32, K: u32, sa: u32, sb: u32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  let row = g.y; let col = g.x; let z = g.z;
-  if (row >= p.M || col >= p.N) { return; }
-  let ba = z * p.sa; let bb = z * p.sb;
-  var acc = 0.0;
-  for (var k = 0u; k < p.K; k++) { acc += ${a} * ${b}; }
-  c[z * p.M * p.N + row * p.N + col] = acc;
-}`;
-  return { name: 'matmul_naive', source, entryPoint: 'main', workgroups: [Math.ceil(p.N / 8), Math.ceil(p.M / 8), p.batch], uniforms: new UniformWriter().u32(p.M).u32(p.N).u32(p.K).u32(p.batchStrideA).u32(p.batchStrideB).finish() };
+// Matmul kernel generator: C[b] = op(A[b]) x op(B[b]) for a batch of row-major f32 matrices.
+//
+// Two families, both generated from the shared pieces below (index expressions, uniforms, folding
+// of the (batch, row-tile) grid), never copy-pasted:
+//   - 'cpu-simd' (lavapipe / SwiftShader-like): register blocking, no workgroup memory.
+//   - 'gpu': the classic 64x64 workgroup-memory tiled kernel (tfjs-style, 4x4 outputs per thread).
+//
+// What lavapipe (Mesa 25.0, LLVM JIT, 8-wide AVX2 lanes) does with a compute shader, measured in
+// bench/notes/matmul-lavapipe.md: every storage-buffer load is scalarised per lane with a bounds check
+// and a branch (about 15-25 x86 instructions per lane and component, even when the address is the
+// same for all lanes), fma becomes mul + add, and every loop-carried variable is re-blended with the
+// loop mask each iteration. A matmul there is bound by the number of loads per multiply-add, so the
+// cpu-simd kernel keeps a TM x TN block of accumulators per invocation (TM + TN loads feed TM * TN
+// multiply-adds) and keeps the body free of workgroup memory, barriers and per-iteration edge tests.
+
+export interface MatmulProblem {
+  batch: number; // number of independent matrix products
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean; // A stored as [K, M] (row-major) instead of [M, K]
+  transB: boolean; // B stored as [N, K] instead of [K, N]
+  batchStrideA: number; // elements between consecutive A matrices; 0 = broadcast one A over the batch
+  batchStrideB: number; // likewise for B
+}
+
+export interface KernelLaunch {
+  name: string; // variant name, e.g. 'matmul_lavapipe_4x4' (reported by benchmarks)
+  source: string; // complete WGSL module
+  entryPoint: string;
+  workgroups: [number, number, number];
+  uniforms: ArrayBuffer; // contents of the uniform buffer at binding 3
+}
+
+export type MatmulTarget = 'cpu-simd' | 'gpu'; // lavapipe/swiftshader-like vs real GPU
+
+/** WebGPU's default (and guaranteed) limit on workgroups per dispatch dimension. */
+export const MAX_WORKGROUPS_PER_DIM = 65535;
+
+/** Register-blocked variant for CPU-backed adapters: 8 lanes, each TM rows x TN columns. */
+export interface CpuSimdVariant {
+  kind: 'cpu-simd';
+  lanes: number; // workgroup size = lanes along N (lavapipe runs 8 invocations per AVX2 instruction)
+  TM: number; // rows per invocation
+  TN: number; // columns per invocation, spaced `lanes` apart
+}
+
+/** Workgroup-memory tiled variant for GPUs. */
+export interface GpuTiledVariant {
+  kind: 'gpu';
+  threads: number; // threads per side of the square workgroup
+  TM: number; // outputs per thread along M (spaced `threads` apart)
+  TN: number; // outputs per thread along N (spaced `threads` apart)
+  KT: number; // depth of one K step staged in workgroup memory
+}
+
+export type MatmulVariant = CpuSimdVariant | GpuTiledVariant;
+
+// Fastest of the register-blocked shapes measured on lavapipe (see the note); 8x2, 8x1 and vec4
+// variants were within noise or slower, larger blocks (16x8 and up) compiled for minutes and ran slower.
+const CPU_SIMD: CpuSimdVariant = { kind: 'cpu-simd', lanes: 8, TM: 4, TN: 4 };
+const GPU_TILED: GpuTiledVariant = { kind: 'gpu', threads: 16, TM: 4, TN: 4, KT: 16 };
+
+export function planMatmul(p: MatmulProblem, target: MatmulTarget): KernelLaunch {
+  return planMatmulVariant(p, target === 'gpu' ? GPU_TILED : CPU_SIMD);
+}
+
+/** planMatmul with an explicit variant (benchmarks compare variants with it). */
+export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLaunch {
+  validate(p);
+  if (v.kind === 'gpu' && ((v.threads * v.TM * v.KT) % (v.threads * v.threads) || (v.threads * v.TN * v.KT) % (v.threads * v.threads))) {
+    throw new Error('matmul: tile sizes must split evenly over the workgroup');
+  }
+  const tileM = v.kind === 'gpu' ? v.threads * v.TM : v.TM;
+  const tileN = v.kind === 'gpu' ? v.threads * v.TN : v.lanes * v.TN;
+  const tilesX = Math.ceil(p.N / tileN);
+  const tilesY = Math.ceil(p.M / tileM);
+  if (tilesX > MAX_WORKGROUPS_PER_DIM) {
+    throw new Error(`matmul: N=${p.N} needs ${tilesX} workgroups along x (max ${MAX_WORKGROUPS_PER_DIM})`);
+  }
+  // (batch, row-tile) pairs are folded into one linear index spread over y and z.
+  const folded = p.batch * tilesY;
+  const gridY = Math.min(folded, MAX_WORKGROUPS_PER_DIM);
+  const gridZ = Math.ceil(folded / gridY);
+  if (gridZ > MAX_WORKGROUPS_PER_DIM) throw new Error('matmul: batch x rows too large for one dispatch');
+  return {
+    name: variantName(v),
+    source: v.kind === 'gpu' ? gpuTiledSource(v, p.transA, p.transB) : cpuSimdSource(v, p.transA, p.transB),
+    entryPoint: 'main',
+    workgroups: [tilesX, gridY, gridZ],
+    uniforms: packUniforms(p, tilesY),
+  };
+}
+
+function variantName(v: MatmulVariant): string {
+  return v.kind === 'gpu'
+    ? `matmul_tiled_${v.threads * v.TM}x${v.threads * v.TN}_k${v.KT}`
+    : `matmul_lavapipe_${v.TM}x${v.TN}`;
+}
+
+function validate(p: MatmulProblem): void {
+  for (const k of ['batch', 'M', 'N', 'K'] as const) {
+    if (!Number.isInteger(p[k]) || p[k] < 1) throw new Error(`matmul: ${k} must be a positive integer, got ${p[k]}`);
+  }
+  for (const k of ['batchStrideA', 'batchStrideB'] as const) {
+    if (!Number.isInteger(p[k]) || p[k] < 0) throw new Error(`matmul: ${k} must be a non-negative integer`);
+  }
+  const biggest = Math.max(
+    p.batch * p.M * p.N,
+    (p.batch - 1) * p.batchStrideA + p.M * p.K,
+    (p.batch - 1) * p.batchStrideB + p.K * p.N,
+  );
+  if (biggest >= 2 ** 32) throw new Error('matmul: element indices exceed u32');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared WGSL pieces
+
+const UNIFORM_WORDS = 8;
+
+function packUniforms(p: MatmulProblem, tilesY: number): ArrayBuffer {
+  const u = new Uint32Array(UNIFORM_WORDS);
+  u.set([p.M, p.N, p.K, p.batch, p.batchStrideA, p.batchStrideB, tilesY, p.batch * tilesY]);
+  return u.buffer;
+}
+
+const HEADER = `struct Params {
+  M: u32, N: u32, K: u32, batch: u32,
+  batchStrideA: u32, batchStrideB: u32,
+  tilesY: u32,   // row tiles per matrix
+  folded: u32,   // batch * tilesY: the (batch, row-tile) pairs spread over workgroups y and z
+}
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<uniform> u: Params;`;
+
+/** Unfolds (batch, row-tile) from workgroup y/z; returns early (workgroup-uniformly) past the end. */
+const UNFOLD = `let t = wid.y + wid.z * nwg.y;
+  if (t >= u.folded) { return; }
+  let batch = t / u.tilesY;
+  let tileRow = t % u.tilesY;
+  let baseA = batch * u.batchStrideA;
+  let baseB = batch * u.batchStrideB;
+  let baseC = batch * u.M * u.N;`;
+
+/** Element offsets of A(m, k) and B(k, n) inside one matrix, and how they move when k grows by 1. */
+function layout(transA: boolean, transB: boolean) {
+  return {
+    a: (m: string, k: string) => (transA ? `(${k}) * u.M + ${m}` : `(${m}) * u.K + ${k}`),
+    b: (k: string, n: string) => (transB ? `(${n}) * u.K + ${k}` : `(${k}) * u.N + ${n}`),
+    aStepK: transA ? 'u.M' : '1u',
+    bStepK: transB ? '1u' : 'u.N',
+    describe: `A is ${transA ? '[K, M] (transA)' : '[M, K]'}, B is ${transB ? '[N, K] (transB)' : '[K, N]'}`,
+  };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+// ---------------------------------------------------------------------------------------------
+// cpu-simd: register-blocked, one SIMD vector of invocations per workgroup
+
+function cpuSimdSource(v: CpuSimdVariant, transA: boolean, transB: boolean): string {
+  const { lanes, TM, TN } = v;
+  const L = layout(transA, transB);
+  const rows = range(TM);
+  const cols = range(TN);
+  const acc = (i: number, j: number) => `acc${i}_${j}`;
+  return `// ${variantName(v)}: C = A x B, ${L.describe}, C is [M, N]; batch folded into workgroups y/z.
+// Tiling: a workgroup is ${lanes} invocations (one AVX2 vector on lavapipe, lanes along N). It owns
+// rows tileRow*${TM} .. +${TM - 1} and columns wid.x*${lanes * TN} .. +${lanes * TN - 1}; invocation lid owns
+// columns lid, lid+${lanes}, ... (${TN} of them, ${lanes} apart) of those ${TM} rows: ${TM * TN} accumulators, so each
+// step of k loads ${TM} values of A and ${TN} of B for ${TM * TN} multiply-adds. Rows and columns past the
+// edge are clamped to the last valid one before the loop (loads stay inside the data, the body has
+// no edge tests) and their results are never stored. No workgroup memory: lavapipe scalarises
+// every lane's load anyway, so staging only adds loads and barriers.
+${HEADER}
+
+@compute @workgroup_size(${lanes})
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  ${UNFOLD}
+  let m0 = tileRow * ${TM}u;
+  let n0 = wid.x * ${lanes * TN}u + lid;
+${rows.map((i) => `  var a${i} = baseA + ${L.a(`min(m0 + ${i}u, u.M - 1u)`, '0u')};`).join('\n')}
+${cols.map((j) => `  var b${j} = baseB + ${L.b('0u', `min(n0 + ${j * lanes}u, u.N - 1u)`)};`).join('\n')}
+${rows.map((i) => `  var ${cols.map((j) => `${acc(i, j)} = 0.0`).join('; var ')};`).join('\n')}
+  for (var k = 0u; k < u.K; k++) {
+${rows.map((i) => `    let x${i} = A[a${i}]; a${i} += ${L.aStepK};`).join('\n')}
+${cols.map((j) => `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`).join('\n')}
+${rows.map((i) => '    ' + cols.map((j) => `${acc(i, j)} = fma(x${i}, y${j}, ${acc(i, j)});`).join(' ')).join('\n')}
+  }
+${rows
+  .map((i) =>
+    cols
+      .map(
+        (j) =>
+          `  if (m0 + ${i}u < u.M && n0 + ${j * lanes}u < u.N) { C[baseC + (m0 + ${i}u) * u.N + n0 + ${j * lanes}u] = ${acc(i, j)}; }`,
+      )
+      .join('\n'),
+  )
+  .join('\n')}
+}
+`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// gpu: classic workgroup-memory tiling
+
+function gpuTiledSource(v: GpuTiledVariant, transA: boolean, transB: boolean): string {
+  const { threads: T, TM, TN, KT } = v;
+  const L = layout(transA, transB);
+  const tileM = T * TM;
+  const tileN = T * TN;
+  const perThreadA = (tileM * KT) / (T * T);
+  const perThreadB = (tileN * KT) / (T * T);
+  // Which element of a staged tile the e-th load of thread `lin` fetches: consecutive threads walk
+  // along the contiguous direction of the stored matrix, so global reads coalesce.
+  const aTile = transA
+    ? { row: `idx % ${tileM}u`, kk: `idx / ${tileM}u` }
+    : { row: `idx / ${KT}u`, kk: `idx % ${KT}u` };
+  const bTile = transB
+    ? { col: `idx / ${KT}u`, kk: `idx % ${KT}u` }
+    : { col: `idx % ${tileN}u`, kk: `idx / ${tileN}u` };
+  const rows = range(TM);
+  const cols = range(TN);
+  return `// ${variantName(v)}: C = A x B, ${L.describe}, C is [M, N]; batch folded into workgroups y/z.
+// Tiling: a ${T}x${T} workgroup computes a ${tileM}x${tileN} tile of C. For each step of ${KT} along K it
+// stages A[${tileM} rows, ${KT}] and B[${KT}, ${tileN} cols] in workgroup memory (k-major, zero-filled past
+// the edges, reads coalesced along each matrix's contiguous axis), then every thread accumulates
+// ${TM}x${TN} outputs: rows ly + ${T}*i and columns lx + ${T}*j, so neighbouring threads read neighbouring
+// words of the staged B tile (no bank conflicts) and the same word of the A tile (broadcast).
+${HEADER}
+
+var<workgroup> tileA: array<array<f32, ${tileM}>, ${KT}>;
+var<workgroup> tileB: array<array<f32, ${tileN}>, ${KT}>;
+
+@compute @workgroup_size(${T}, ${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) local: vec3<u32>) {
+  ${UNFOLD}
+  let m0 = tileRow * ${tileM}u;
+  let n0 = wid.x * ${tileN}u;
+  let lx = local.x;
+  let ly = local.y;
+  let lin = ly * ${T}u + lx;
+${rows.map((i) => `  var ${cols.map((j) => `acc${i}_${j} = 0.0`).join('; var ')};`).join('\n')}
+  for (var k0 = 0u; k0 < u.K; k0 += ${KT}u) {
+    for (var e = 0u; e < ${perThreadA}u; e++) {
+      let idx = lin + e * ${T * T}u;
+      let row = ${aTile.row};
+      let kk = ${aTile.kk};
+      let m = m0 + row;
+      let k = k0 + kk;
+      var value = 0.0;
+      if (m < u.M && k < u.K) { value = A[baseA + ${L.a('m', 'k')}]; }
+      tileA[kk][row] = value;
+    }
+    for (var e = 0u; e < ${perThreadB}u; e++) {
+      let idx = lin + e * ${T * T}u;
+      let col = ${bTile.col};
+      let kk = ${bTile.kk};
+      let n = n0 + col;
+      let k = k0 + kk;
+      var value = 0.0;
+      if (n < u.N && k < u.K) { value = B[baseB + ${L.b('k', 'n')}]; }
+      tileB[kk][col] = value;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${KT}u; kk++) {
+${rows.map((i) => `      let x${i} = tileA[kk][ly + ${i * T}u];`).join('\n')}
+${cols.map((j) => `      let y${j} = tileB[kk][lx + ${j * T}u];`).join('\n')}
+${rows.map((i) => '      ' + cols.map((j) => `acc${i}_${j} = fma(x${i}, y${j}, acc${i}_${j});`).join(' ')).join('\n')}
+    }
+    workgroupBarrier();
+  }
+${rows
+  .map((i) =>
+    cols
+      .map((j) => {
+        const m = `m0 + ly + ${i * T}u`;
+        const n = `n0 + lx + ${j * T}u`;
+        return `  if (${m} < u.M && ${n} < u.N) { C[baseC + (${m}) * u.N + ${n}] = acc${i}_${j}; }`;
+      })
+      .join('\n'),
+  )
+  .join('\n')}
+}
+`;
 }

@@ -205,14 +205,14 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   return addBias(convTranspose2dCore(x, weight, win, groups), bias);
 }
 
-function unfoldWindow(op: string, x: Tensor, H: number, W: number, opts: UnfoldOptions): Window2d {
+function unfoldWindow(op: string, x: Tensor, H: number, W: number, opts: UnfoldOptions): Omit<Window2d, 'C'> {
   const [kh, kw] = pair(op, 'kernelSize', opts.kernelSize, 1);
   const [sh, sw] = pair(op, 'stride', opts.stride ?? 1, 1);
   const [ph, pw] = pair(op, 'padding', opts.padding ?? 0, 0);
   const [dh, dw] = pair(op, 'dilation', opts.dilation ?? 1, 1);
   const OH = windowCount(op, 'height', x, H, kh, sh, ph, 2 * ph, dh);
   const OW = windowCount(op, 'width', x, W, kw, sw, pw, 2 * pw, dw);
-  return { C: 0, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw };
+  return { H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw };
 }
 
 /** Sliding blocks of x [N, C, H, W] as columns: [N, C * kh * kw, L] (torch.nn.functional.unfold). */

@@ -56,23 +56,42 @@ export function elementwiseKernel(name: string, expr: string, inputs: readonly T
   });
 
   const scalars: number[] = [];
-  let tensorIndex = 0;
-  const names = inputs.map((x) => {
-    if (x instanceof Tensor) {
-      const v = `x${tensorIndex++}`;
-      return computeInt || x.dtype === 'float32' ? v : `f32(${v})`;
-    }
-    scalars.push(x);
-    return computeInt ? `i32(s${scalars.length - 1})` : `s${scalars.length - 1}`;
-  });
+  for (const x of inputs) if (!(x instanceof Tensor)) scalars.push(x);
   for (const p of params) scalars.push(p);
-  let body = expr.replace(/\{(\d)\}/g, (_, k: string) => names[Number(k)]!);
-  body = body.replace(/\{p(\d)\}/g, (_, k: string) => `s${inputs.length - tensors.length + Number(k)}`);
+  const body = substitute(expr, inputs, computeInt);
   const outView = outContiguous ? undefined : { offset: into!.offset, strides: outStrides };
   const launch = elementwiseLaunch({ name, expr: body, operands, scalars, out: out.dtype, shape: merged.shape, outView, random: opts.random });
   dispatch({ ...launch, buffers: [...tensors.map((t) => t.storage.buffer), out.storage.buffer] });
   checkFinite(out, name);
   return out;
+}
+
+// Expressions with their placeholders filled in, by expression and operand kinds: the same op
+// runs every training step, so the substitution is done once.
+const substituted = new Map<string, string>();
+
+/** Replaces {k} by the k-th operand's WGSL name (xj for tensors, sj for scalars) and {pk} by the k-th parameter. */
+function substitute(expr: string, inputs: readonly TensorLike[], computeInt: boolean): string {
+  let kinds = computeInt ? 'i' : 'f';
+  for (const x of inputs) kinds += x instanceof Tensor ? (x.dtype === 'float32' ? 't' : 'n') : 's';
+  const key = `${kinds}|${expr}`;
+  const hit = substituted.get(key);
+  if (hit) return hit;
+  let tensorIndex = 0;
+  let scalarIndex = 0;
+  const names = inputs.map((x) => {
+    if (x instanceof Tensor) {
+      const v = `x${tensorIndex++}`;
+      return computeInt || x.dtype === 'float32' ? v : `f32(${v})`;
+    }
+    const v = `s${scalarIndex++}`;
+    return computeInt ? `i32(${v})` : v;
+  });
+  const body = expr
+    .replace(/\{(\d)\}/g, (_, k: string) => names[Number(k)]!)
+    .replace(/\{p(\d)\}/g, (_, k: string) => `s${scalarIndex + Number(k)}`);
+  substituted.set(key, body);
+  return body;
 }
 
 // ---------------------------------------------------------------- unary

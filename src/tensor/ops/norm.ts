@@ -22,7 +22,7 @@ export interface BatchNormOptions {
  * Batch norm over dim 1 of x [N, C] or [N, C, H, W] (any rank >= 2). In training the batch
  * mean and biased variance normalise x, and runningMean / runningVar (when given) are updated
  * in place, without grad, with the unbiased variance: r = (1 - momentum) * r + momentum * stat.
- * Otherwise the running statistics normalise x.
+ * Otherwise the running statistics normalise x (the batch's when none are given).
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null, bias?: Tensor | null, opts: BatchNormOptions = {}): Tensor {
   const op = 'batchNorm';

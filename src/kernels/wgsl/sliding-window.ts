@@ -1,0 +1,207 @@
+/**
+ * Sliding-window kernels over NCHW planes (im2col / col2im, max and average pooling), from two
+ * templates that share one geometry:
+ *
+ * - a forward template: one invocation per window, looping over the window's taps
+ *   (im2col writes each tap to its own row of the column matrix; max and avg reduce them);
+ * - a backward template that gathers instead of scattering: one invocation per input pixel,
+ *   looping over the windows that cover it and summing their contributions (col2im, the
+ *   max-pool gradient, the avg-pool gradient). No atomics, so results are deterministic.
+ */
+import { FLAT_INDEX_ARGS, flatIndex, grid1d, UniformWriter } from './common.ts';
+
+/**
+ * One sliding window seen from the convolution's side: an image of C x H x W per batch item,
+ * a grid of OH x OW windows of kh x kw taps, with stride, dilation and the padding before the
+ * first row / column (ph, pw; padding after only changes OH / OW, which the caller computes).
+ */
+export interface Window2d {
+  C: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+}
+
+export type WindowForwardMode = 'im2col' | 'max' | 'avg';
+export type WindowBackwardMode = 'col2im' | 'max' | 'avg';
+
+export interface WindowLaunchSpec {
+  /** Batch items (N); invocations cover N * C planes. */
+  batch: number;
+  win: Window2d;
+  /** avg only: PyTorch's count_include_pad. */
+  includePad?: boolean;
+  /** forward only: how to read the (possibly strided) input [N, C, H, W]. */
+  xOffset?: number;
+  xStrides?: readonly number[];
+}
+
+const PARAMS = `struct Params {
+  n: u32, C: u32, H: u32, W: u32, OH: u32, OW: u32, kh: u32, kw: u32,
+  sh: u32, sw: u32, ph: i32, pw: i32, dh: u32, dw: u32, includePad: u32,
+  xOff: u32, xs0: u32, xs1: u32, xs2: u32, xs3: u32,
+}`;
+
+// PyTorch's avg-pool divisor: the window clipped to the padded input (count_include_pad) or to the input.
+const AVG_DIVISOR = `
+fn avg_divisor(oh: u32, ow: u32) -> f32 {
+  let hs = i32(oh * p.sh) - p.ph;
+  let ws = i32(ow * p.sw) - p.pw;
+  let he = min(hs + i32(p.kh), i32(p.H) + p.ph);
+  let we = min(ws + i32(p.kw), i32(p.W) + p.pw);
+  if (p.includePad == 1u) { return f32((he - hs) * (we - ws)); }
+  return f32((min(he, i32(p.H)) - max(hs, 0)) * (min(we, i32(p.W)) - max(ws, 0)));
+}`;
+
+function uniforms(n: number, s: WindowLaunchSpec): ArrayBuffer {
+  const w = s.win;
+  const [xs0, xs1, xs2, xs3] = s.xStrides ?? [w.C * w.H * w.W, w.H * w.W, w.W, 1];
+  return new UniformWriter()
+    .u32(n).u32(w.C).u32(w.H).u32(w.W).u32(w.OH).u32(w.OW).u32(w.kh).u32(w.kw)
+    .u32(w.sh).u32(w.sw).i32(w.ph).i32(w.pw).u32(w.dh).u32(w.dw).u32(s.includePad ? 1 : 0)
+    .u32(s.xOffset ?? 0).u32(xs0!).u32(xs1!).u32(xs2!).u32(xs3!)
+    .finish();
+}
+
+const FORWARD_BODY: Record<WindowForwardMode, { bindings: string; init: string; tap: string; finish: string }> = {
+  im2col: {
+    bindings: '@group(0) @binding(1) var<storage, read_write> cols: array<f32>;',
+    init: 'let taps = p.kh * p.kw; let L = p.OH * p.OW;',
+    tap: `var v = 0.0;
+      if (inside) { v = x[base + u32(ih) * p.xs2 + u32(iw) * p.xs3]; }
+      cols[(plane * taps + ki * p.kw + kj) * L + oh * p.OW + ow] = v;`,
+    finish: '',
+  },
+  max: {
+    bindings: `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> indices: array<i32>;`,
+    init: 'var best = 0.0; var arg = -1;',
+    tap: `if (inside) {
+        let v = x[base + u32(ih) * p.xs2 + u32(iw) * p.xs3];
+        if (arg < 0 || v > best) { best = v; arg = ih * i32(p.W) + iw; }
+      }`,
+    finish: 'out[i] = best; indices[i] = arg;',
+  },
+  avg: {
+    bindings: '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
+    init: 'var total = 0.0;',
+    tap: 'if (inside) { total += x[base + u32(ih) * p.xs2 + u32(iw) * p.xs3]; }',
+    finish: 'out[i] = total / avg_divisor(oh, ow);',
+  },
+};
+
+/**
+ * Forward: bindings x (read), then cols (im2col), out (+ indices for max), then the uniforms.
+ * im2col's output is [N, C * kh * kw, OH * OW] (PyTorch's unfold layout); max and avg write
+ * [N, C, OH, OW], max also the argmax as a flat index ih * W + iw into its input plane.
+ */
+export function windowForwardLaunch(mode: WindowForwardMode, s: WindowLaunchSpec) {
+  const w = s.win;
+  const n = s.batch * w.C * w.OH * w.OW;
+  const body = FORWARD_BODY[mode];
+  const source = `// ${mode}: sliding-window forward.
+// Invocation i is window (b, c, oh, ow) with i = ((b * C + c) * OH + oh) * OW + ow. Its tap (ki, kj)
+// reads x at (ih, iw) = (oh * sh - ph + ki * dh, ow * sw - pw + kj * dw) through x's strides;
+// taps that fall in the padding are skipped (im2col writes 0 for them).
+${PARAMS}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+${body.bindings}
+@group(0) @binding(${mode === 'max' ? 3 : 2}) var<uniform> p: Params;
+${mode === 'avg' ? AVG_DIVISOR : ''}
+@compute @workgroup_size(64)
+fn main(${FLAT_INDEX_ARGS}) {
+  let i = ${flatIndex()};
+  if (i >= p.n) { return; }
+  let ow = i % p.OW;
+  let oh = (i / p.OW) % p.OH;
+  let plane = i / (p.OW * p.OH);
+  let base = p.xOff + (plane / p.C) * p.xs0 + (plane % p.C) * p.xs1;
+  let h0 = i32(oh * p.sh) - p.ph;
+  let w0 = i32(ow * p.sw) - p.pw;
+  ${body.init}
+  for (var ki = 0u; ki < p.kh; ki++) {
+    let ih = h0 + i32(ki * p.dh);
+    let rowInside = ih >= 0 && ih < i32(p.H);
+    for (var kj = 0u; kj < p.kw; kj++) {
+      let iw = w0 + i32(kj * p.dw);
+      let inside = rowInside && iw >= 0 && iw < i32(p.W);
+      ${body.tap}
+    }
+  }
+  ${body.finish}
+}
+`;
+  return { name: `window_${mode}`, source, uniforms: uniforms(n, s), workgroups: grid1d(n) };
+}
+
+const BACKWARD_BODY: Record<WindowBackwardMode, { bindings: string; tap: string }> = {
+  col2im: {
+    bindings: '@group(0) @binding(0) var<storage, read> cols: array<f32>;',
+    tap: 'acc += cols[((plane * p.kh + ki) * p.kw + kj) * p.OH * p.OW + oh * p.OW + ow];',
+  },
+  max: {
+    bindings: `@group(0) @binding(0) var<storage, read> g: array<f32>;
+@group(0) @binding(1) var<storage, read> indices: array<i32>;`,
+    tap: `let o = (plane * p.OH + oh) * p.OW + ow;
+      if (indices[o] == i32(h * p.W + w)) { acc += g[o]; }`,
+  },
+  avg: {
+    bindings: '@group(0) @binding(0) var<storage, read> g: array<f32>;',
+    tap: 'acc += g[(plane * p.OH + oh) * p.OW + ow] / avg_divisor(oh, ow);',
+  },
+};
+
+/**
+ * Backward (gather form): bindings cols (col2im) or g (+ indices for max), all contiguous,
+ * then out [N, C, H, W], then the uniforms.
+ */
+export function windowBackwardLaunch(mode: WindowBackwardMode, s: WindowLaunchSpec) {
+  const w = s.win;
+  const n = s.batch * w.C * w.H * w.W;
+  const body = BACKWARD_BODY[mode];
+  const outBinding = mode === 'max' ? 2 : 1;
+  const source = `// ${mode}: sliding-window backward, gathered per input pixel.
+// Invocation i is input pixel (b, c, h, w) with i = ((b * C + c) * H + h) * W + w. Tap (ki, kj) of
+// window (oh, ow) covers it when oh * sh - ph + ki * dh == h (and likewise for w), i.e. when
+// th = h + ph - ki * dh is a non-negative multiple of sh with oh = th / sh < OH. The pixel sums
+// what each such window sends back, so no two invocations write the same place.
+${PARAMS}
+${body.bindings}
+@group(0) @binding(${outBinding}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${outBinding + 1}) var<uniform> p: Params;
+${mode === 'avg' ? AVG_DIVISOR : ''}
+@compute @workgroup_size(64)
+fn main(${FLAT_INDEX_ARGS}) {
+  let i = ${flatIndex()};
+  if (i >= p.n) { return; }
+  let w = i % p.W;
+  let h = (i / p.W) % p.H;
+  let plane = i / (p.W * p.H);
+  var acc = 0.0;
+  for (var ki = 0u; ki < p.kh; ki++) {
+    let th = i32(h) + p.ph - i32(ki * p.dh);
+    if (th < 0 || th % i32(p.sh) != 0) { continue; }
+    let oh = u32(th) / p.sh;
+    if (oh >= p.OH) { continue; }
+    for (var kj = 0u; kj < p.kw; kj++) {
+      let tw = i32(w) + p.pw - i32(kj * p.dw);
+      if (tw < 0 || tw % i32(p.sw) != 0) { continue; }
+      let ow = u32(tw) / p.sw;
+      if (ow >= p.OW) { continue; }
+      ${body.tap}
+    }
+  }
+  out[i] = acc;
+}
+`;
+  return { name: `window_${mode}_backward`, source, uniforms: uniforms(n, s), workgroups: grid1d(n) };
+}

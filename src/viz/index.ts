@@ -1,0 +1,14 @@
+/**
+ * glassbox/viz: pictures from plain typed arrays, in Node and in a browser. Colormaps,
+ * attribution-map normalisation, image conversion and drawing, PNG encoding/decoding, labelled
+ * grids, line and scatter plots, HTML reports. Writing files lives in './node.ts' (node:fs).
+ */
+export * from './colormap.ts';
+export * from './normalize.ts';
+export * from './image.ts';
+export * from './png.ts';
+export * from './font.ts';
+export * from './grid.ts';
+export * from './plot.ts';
+export * from './html.ts';
+export { deflate, inflate } from './zlib.ts';
