@@ -1,6 +1,7 @@
 /**
  * conv2d throughput: forward, input gradient and weight gradient, in GFLOP/s (2 * N * Cout * OH *
  * OW * Cin / groups * kh * kw each), median of several runs after warm-up, on the MNIST-CNN shapes.
+ * `gemmOnly` times the forward's matmul alone (on a precomputed unfold), to show what im2col adds.
  *
  *   npx esbuild bench/conv.ts --bundle --platform=node --format=esm --outfile=dist/bench-conv.mjs --external:webgpu
  *   node dist/bench-conv.mjs
@@ -36,7 +37,10 @@ async function bench(name: string, [N, Cin, H, W]: number[], Cout: number, k: nu
   // graphs whose backward computes only the input gradient (yx) or only the weight gradient (yw)
   const yx = gb.conv2d(xg, w);
   const yw = gb.conv2d(x, wg);
+  const cols = gb.unfold(x, { kernelSize: k });
+  const w2d = gb.reshape(w, [Cout, Cin! * k * k]);
   const results = {
+    gemmOnly: await medianMs(() => [gb.matmul(w2d, cols)]),
     forward: await medianMs(() => [gb.conv2d(x, w)]),
     inputGrad: await medianMs(() => gb.grad([yx], [xg], { gradOutputs: [g], retainGraph: true }) as Tensor[]),
     weightGrad: await medianMs(() => gb.grad([yw], [wg], { gradOutputs: [g], retainGraph: true }) as Tensor[]),

@@ -25,6 +25,7 @@ export { memory, sync, setKernelTarget, kernelTarget, type MemoryReport } from '
 export { SETUP_HINT, nodeGpuObject } from './kernels/gpu.ts';
 export * as nn from './nn/index.ts';
 export * as optim from './train/index.ts';
+export * as xai from './xai/index.ts';
 export * as viz from './viz/index.ts';
 
 /** Acquires the WebGPU device; importing glassbox already did, so this only returns its description. */

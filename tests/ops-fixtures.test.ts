@@ -79,6 +79,15 @@ const OPS: Record<string, (x: Tensor[], a: Attrs) => Result> = {
   indexSelect: (x, a) => gb.indexSelect(x[0]!, a.dim, x[1]!),
   tril: (x, a) => gb.tril(x[0]!, a.diagonal),
   triu: (x, a) => gb.triu(x[0]!, a.diagonal),
+  conv2d: (x, a) => gb.conv2d(x[0]!, x[1]!, x[2], a),
+  convTranspose2d: (x, a) => gb.convTranspose2d(x[0]!, x[1]!, x[2], a),
+  maxPool2d: (x, a) => gb.maxPool2d(x[0]!, a as gb.MaxPool2dOptions),
+  avgPool2d: (x, a) => gb.avgPool2d(x[0]!, a as gb.AvgPool2dOptions),
+  adaptiveAvgPool2d: (x, a) => gb.adaptiveAvgPool2d(x[0]!, a.outputSize),
+  interpolate: (x, a) => gb.interpolate(x[0]!, a),
+  batchNorm: (x, a) => gb.batchNorm(x[0]!, x[1]!, x[2]!, x[3], x[4], a),
+  unfold: (x, a) => gb.unfold(x[0]!, a as gb.UnfoldOptions),
+  fold: (x, a) => gb.fold(x[0]!, a as gb.FoldOptions),
 };
 
 const FWD = { atol: 1e-6, rtol: 1e-3 };

@@ -8,6 +8,8 @@ import { LeNet5 } from './lenet.ts';
 import { LinearClassifier } from './linear.ts';
 import { MixtureNet } from './mixture-net.ts';
 import { MLP } from './mlp.ts';
+import { MnistCnn } from './mnist-cnn.ts';
+import { ResNet } from './resnet.ts';
 
 export interface InputSpec {
   channels: number;
@@ -55,6 +57,14 @@ export const MODEL_ZOO: Record<string, ZooEntry> = {
     build: (s) => new LeNet5(s.channels, s.classes, s.height),
     recipe: { optimizer: 'adam', lr: 2e-3, epochs: 5, batchSize: 64 },
   },
+  'mnist-cnn': {
+    description: "PyTorch examples' MNIST CNN: conv 32, conv 64, max pool, dropout, fc 128, dropout, fc",
+    build: (s) => {
+      if (s.height !== 28 || s.width !== 28 || s.channels !== 1) throw new Error(`glassbox: mnist-cnn expects 1x28x28 images, got ${s.channels}x${s.height}x${s.width}`);
+      return new MnistCnn(s.classes);
+    },
+    recipe: { optimizer: 'adam', lr: 1e-3, epochs: 3, batchSize: 64 },
+  },
   'mixture-net': {
     description: 'mixture-of-MNIST net: conv 10, conv 20, conv 10, global average pooling, linear',
     build: (s) => new MixtureNet({ classes: s.classes }),
@@ -69,6 +79,11 @@ export const MODEL_ZOO: Record<string, ZooEntry> = {
     description: 'mixture-of-MNIST net with every conv 3x wider',
     build: (s) => new MixtureNet({ classes: s.classes, width: 3 }),
     recipe: { optimizer: 'adam', lr: 2e-3, epochs: 15, batchSize: 64 },
+  },
+  'resnet18-narrow': {
+    description: 'ResNet-18 block structure (torchvision naming) at widths 16-32-64-128, for CIFAR-10-sized inputs',
+    build: (s) => new ResNet({ widths: [16, 32, 64, 128], classes: s.classes, inChannels: s.channels }),
+    recipe: { optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, epochs: 30, batchSize: 128, schedule: 'onecycle' },
   },
   'cifar-net': {
     description: 'VGG-style CIFAR-10 net with batch norm: 2x conv 32, pool, 2x conv 64, pool, 2x conv 128, GAP, fc',

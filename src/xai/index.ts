@@ -1,0 +1,3 @@
+/** Explanation methods (src/xai): every method has the shape new Method(model, opts).attribute(input, {target}). */
+export * from './attribution.ts';
+export * from './registry.ts';

@@ -1,0 +1,129 @@
+/**
+ * Convolution at MNIST-CNN scale against a float64 CPU reference, batch-norm running statistics
+ * against PyTorch (tests/fixtures/ops/conv.json), dropout statistics, and the ops' error messages.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as gb from '../src/index.ts';
+import { expectClose } from './helpers.ts';
+
+/** Deterministic values in [-scale, scale) (mulberry32). */
+function randomArray(n: number, seed: number, scale: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+describe('conv2d at MNIST-CNN scale', () => {
+  it('[64,1,28,28] -> conv 32 3x3 -> relu -> conv 64 3x3 matches a float64 reference', async () => {
+    const [N, C1, C2, H] = [64, 32, 64, 28];
+    const x = randomArray(N * H * H, 1, 1);
+    const w1 = randomArray(C1 * 9, 2, 1 / 3);
+    const b1 = randomArray(C1, 3, 0.1);
+    const w2 = randomArray(C2 * C1 * 9, 4, 1 / Math.sqrt(C1 * 9));
+    const b2 = randomArray(C2, 5, 0.1);
+    const y = gb.conv2d(gb.relu(gb.conv2d(gb.tensor(x, [N, 1, H, H]), gb.tensor(w1, [C1, 1, 3, 3]), gb.tensor(b1, [C1]))), gb.tensor(w2, [C2, C1, 3, 3]), gb.tensor(b2, [C2]));
+    expect(y.shape).toEqual([N, C2, 24, 24]);
+    const got = await y.toArray();
+    // layer 1 (after relu) at (n, c, h, w), in float64
+    const h1 = (n: number, c: number, h: number, w: number) => {
+      let s = b1[c]!;
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += w1[c * 9 + i * 3 + j]! * x[n * H * H + (h + i) * H + w + j]!;
+      return Math.max(s, 0);
+    };
+    const samples: number[][] = [[0, 0, 0, 0], [63, 63, 23, 23], [17, 5, 11, 3], [40, 31, 0, 23], [5, 50, 23, 0]];
+    for (let k = 0; k < 15; k++) samples.push([(k * 37) % N, (k * 11) % C2, (k * 7) % 24, (k * 5) % 24]);
+    const expected: number[] = [];
+    const actual: number[] = [];
+    for (const [n, co, h, w] of samples as [number, number, number, number][]) {
+      let s = b2[co]!;
+      for (let c = 0; c < C1; c++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += w2[((co * C1 + c) * 3 + i) * 3 + j]! * h1(n, c, h + i, w + j);
+      expected.push(s);
+      actual.push(got[((n * C2 + co) * 24 + h) * 24 + w]!);
+    }
+    expectClose(actual, expected, { atol: 1e-4, rtol: 1e-4, what: 'sampled outputs' });
+  });
+});
+
+describe('batchNorm running statistics (PyTorch fixtures)', () => {
+  interface T { shape: number[]; data: number[] }
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/ops/conv.json', import.meta.url), 'utf8')) as {
+    cases: { id: string; op: string; inputs: T[]; attrs: gb.BatchNormOptions; runningStatsAfter?: { mean: T; var: T } }[];
+  };
+  for (const c of fixture.cases.filter((k) => k.runningStatsAfter)) {
+    it(c.id, async () => {
+      const [x, rm, rv, w, b] = c.inputs.map((t) => gb.tensor(Float32Array.from(t.data), t.shape));
+      gb.batchNorm(x!, rm!, rv!, w, b, c.attrs);
+      expectClose(await rm!.toArray(), c.runningStatsAfter!.mean.data, { atol: 1e-6, rtol: 1e-5, what: 'running mean' });
+      expectClose(await rv!.toArray(), c.runningStatsAfter!.var.data, { atol: 1e-6, rtol: 1e-5, what: 'running var' });
+    });
+  }
+});
+
+describe('dropout', () => {
+  it('zeroes about p of the elements, keeps the mean, and repeats with the same seed', async () => {
+    const x = gb.ones([200_000]);
+    gb.manualSeed(7);
+    const a = await gb.dropout(x, { p: 0.3 }).toArray();
+    gb.manualSeed(7);
+    const b = await gb.dropout(x, { p: 0.3 }).toArray();
+    const c = await gb.dropout(x, { p: 0.3 }).toArray();
+    const zeros = a.filter((v) => v === 0).length / a.length;
+    const mean = Array.from(a).reduce((s, v) => s + v, 0) / a.length;
+    expect(Math.abs(zeros - 0.3)).toBeLessThan(0.01);
+    expect(Math.abs(mean - 1)).toBeLessThan(0.02);
+    expect(a.every((v) => v === 0 || Math.abs(v - 1 / 0.7) < 1e-6)).toBe(true);
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(Array.from(c)).not.toEqual(Array.from(a));
+    expect(gb.dropout(x, { p: 0.3, training: false })).toBe(x);
+  });
+
+  it('passes the gradient through the kept elements only', async () => {
+    const x = gb.randn([1000], { requiresGrad: true });
+    const y = gb.dropout(x, { p: 0.5 });
+    const [g] = gb.grad([gb.sum(y)], [x]);
+    const [gv, yv, xv] = await Promise.all([g!.toArray(), y.toArray(), x.toArray()]);
+    gv.forEach((v, i) => expect(v).toBeCloseTo(yv[i] === 0 && xv[i] !== 0 ? 0 : 2, 5));
+  });
+});
+
+describe('errors name the op, the shapes and the fix', () => {
+  const x = gb.zeros([2, 3, 8, 8]);
+  it('conv2d: channel mismatch names both shapes and the expected Cin', () => {
+    expect(() => gb.conv2d(x, gb.zeros([4, 2, 3, 3]))).toThrow(/conv2d: input \[2, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] with groups=1 expects Cin = 2/);
+  });
+  it('conv2d: wrong rank', () => {
+    expect(() => gb.conv2d(gb.zeros([3, 8, 8]), gb.zeros([4, 3, 3, 3]))).toThrow(/conv2d: input must be 4-D \[N, C, H, W\], got shape \[3, 8, 8\]/);
+  });
+  it('conv2d: kernel larger than the padded input', () => {
+    expect(() => gb.conv2d(x, gb.zeros([4, 3, 11, 3]), null, { padding: 1 })).toThrow(/conv2d: kernel height 11 .* larger than the padded input height 10/);
+  });
+  it('conv2d: groups must divide the channels', () => {
+    expect(() => gb.conv2d(x, gb.zeros([4, 1, 3, 3]), null, { groups: 2 })).toThrow(/conv2d: groups=2 must divide/);
+  });
+  it("conv2d: 'same' needs stride 1", () => {
+    expect(() => gb.conv2d(x, gb.zeros([4, 3, 3, 3]), null, { padding: 'same', stride: 2 })).toThrow(/conv2d: padding 'same' needs stride 1/);
+  });
+  it('convTranspose2d: channel mismatch', () => {
+    expect(() => gb.convTranspose2d(x, gb.zeros([4, 2, 3, 3]))).toThrow(/convTranspose2d: input \[2, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] expects Cin = 4/);
+  });
+  it('maxPool2d: kernel larger than the input, and too much padding', () => {
+    expect(() => gb.maxPool2d(x, { kernelSize: 9 })).toThrow(/maxPool2d: kernel height 9 .* larger than the padded input/);
+    expect(() => gb.maxPool2d(x, { kernelSize: 2, padding: 2 })).toThrow(/maxPool2d: padding 2 must be at most half the kernel size 2/);
+  });
+  it('interpolate and adaptiveAvgPool2d: non-integer output sizes', () => {
+    expect(() => gb.interpolate(x, { size: [4.5, 4] })).toThrow(/interpolate: output size must be positive integers, got \[4.5,4\]/);
+    expect(() => gb.adaptiveAvgPool2d(x, 2.5)).toThrow(/adaptiveAvgPool2d: output size must be positive integers/);
+  });
+  it('batchNorm: per-channel tensors of the wrong size, and a training batch of one', () => {
+    expect(() => gb.batchNorm(x, gb.zeros([4]), gb.ones([3]))).toThrow(/batchNorm: runningMean must be \[3\] \(one per channel of input \[2, 3, 8, 8\]\), got \[4\]/);
+    expect(() => gb.batchNorm(gb.zeros([1, 3]), null, null, null, null, { training: true })).toThrow(/batchNorm: training needs more than one value per channel/);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Really trained small models for the tests that check what explanation methods promise.
+ * Each is trained once by `node scripts/run-ts.mjs scripts/train-fixture-models.ts` (a few
+ * minutes on 2 CPU cores) and committed as tests/fixtures/models/<name>.safetensors with its
+ * accuracy in <name>.json; tests load those. If a file is missing, trainedModel() trains it
+ * (slow) and writes it, so a fresh checkout still works.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as gb from '../src/index.ts';
+import { modelEntry } from '../src/nn/models/zoo.ts';
+import { loadModel, saveModel } from '../src/nn/safetensors-file.ts';
+import { DataLoader } from '../src/train/data-loader.ts';
+import { datasetSpec } from '../src/train/datasets.ts';
+import { fit } from '../src/train/trainer.ts';
+import type { ImageDataset } from '../datasets/index.ts';
+
+export interface FixtureRecipe {
+  model: string;
+  dataset: string;
+  trainImages: number;
+  epochs: number;
+  lr: number;
+  seed: number;
+  /** Train on labels shuffled once by this seed (the data-randomisation model of the sanity checks). */
+  shuffleLabels?: boolean;
+}
+
+export const FIXTURE_MODELS = {
+  'lenet-mnist': { model: 'lenet5', dataset: 'mnist', trainImages: 12000, epochs: 2, lr: 2e-3, seed: 0 },
+  'lenet-mnist-random-labels': { model: 'lenet5', dataset: 'mnist', trainImages: 6000, epochs: 2, lr: 2e-3, seed: 0, shuffleLabels: true },
+  'mixture-net': { model: 'mixture-net', dataset: 'mnist-mixture', trainImages: 20000, epochs: 6, lr: 3e-3, seed: 0 },
+} satisfies Record<string, FixtureRecipe>;
+
+export type FixtureName = keyof typeof FIXTURE_MODELS;
+
+const dir = fileURLToPath(new URL('./fixtures/models/', import.meta.url));
+
+function shuffledLabels(data: ImageDataset, seed: number): ImageDataset {
+  const labels = Uint8Array.from(data.labels);
+  let s = seed + 1;
+  for (let i = labels.length - 1; i > 0; i--) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    const j = s % (i + 1);
+    [labels[i], labels[j]] = [labels[j]!, labels[i]!];
+  }
+  return { ...data, labels };
+}
+
+export interface TrainedModel {
+  model: gb.nn.Module;
+  recipe: FixtureRecipe;
+  /** Validation accuracy measured when the model was trained. */
+  accuracy: number;
+  mean: number[];
+  std: number[];
+}
+
+/** Trains a fixture model from its recipe and writes it to tests/fixtures/models/. */
+export async function trainFixtureModel(name: FixtureName): Promise<void> {
+  const recipe: FixtureRecipe = FIXTURE_MODELS[name];
+  const spec = datasetSpec(recipe.dataset);
+  let train = await spec.load('train', recipe.trainImages);
+  if (recipe.shuffleLabels) train = shuffledLabels(train, recipe.seed);
+  const val = await spec.load('validation', 2000);
+  gb.manualSeed(recipe.seed);
+  const model = modelEntry(recipe.model).build({ channels: train.channels, height: train.height, width: train.width, classes: train.classes.length });
+  const history = await fit(model, {
+    epochs: recipe.epochs,
+    optimizer: new gb.optim.Adam(model.parameters(), { lr: recipe.lr }),
+    loss: (l, y) => gb.crossEntropy(l, y),
+    train: new DataLoader(train, { batchSize: 64, shuffle: true, seed: recipe.seed, keepLast: false, mean: spec.mean, std: spec.std }),
+    val: new DataLoader(val, { batchSize: 500, mean: spec.mean, std: spec.std }),
+    label: name,
+  });
+  mkdirSync(dir, { recursive: true });
+  await saveModel(`${dir}${name}.safetensors`, model, { metadata: { recipe: JSON.stringify(recipe) } });
+  const last = history[history.length - 1]!;
+  writeFileSync(`${dir}${name}.json`, `${JSON.stringify({ recipe, validationAccuracy: last.valAccuracy, validationImages: 2000, history }, null, 2)}\n`);
+}
+
+/** The trained fixture model `name`, in eval mode. */
+export async function trainedModel(name: FixtureName): Promise<TrainedModel> {
+  const recipe: FixtureRecipe = FIXTURE_MODELS[name];
+  if (!existsSync(`${dir}${name}.safetensors`)) await trainFixtureModel(name);
+  const spec = datasetSpec(recipe.dataset);
+  const meta = JSON.parse(readFileSync(`${dir}${name}.json`, 'utf8')) as { validationAccuracy: number };
+  const classes = recipe.dataset === 'mnist-mixture' ? 45 : 10;
+  const side = recipe.dataset === 'mnist-mixture' ? 56 : 28;
+  const model = modelEntry(recipe.model).build({ channels: 1, height: side, width: side, classes });
+  await loadModel(`${dir}${name}.safetensors`, model);
+  model.eval();
+  return { model, recipe, accuracy: meta.validationAccuracy, mean: spec.mean, std: spec.std };
+}
