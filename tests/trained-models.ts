@@ -6,13 +6,14 @@
  * (slow) and writes it, so a fresh checkout still works.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as gb from '../src/index.ts';
 import { modelEntry } from '../src/nn/models/zoo.ts';
 import { loadModel, saveModel } from '../src/nn/safetensors-file.ts';
 import { DataLoader } from '../src/train/data-loader.ts';
 import { datasetSpec } from '../src/train/datasets.ts';
 import { fit } from '../src/train/trainer.ts';
+import { REPO_ROOT } from '../datasets/paths.ts';
 import type { ImageDataset } from '../datasets/index.ts';
 
 export interface FixtureRecipe {
@@ -28,13 +29,15 @@ export interface FixtureRecipe {
 
 export const FIXTURE_MODELS = {
   'lenet-mnist': { model: 'lenet5', dataset: 'mnist', trainImages: 12000, epochs: 2, lr: 2e-3, seed: 0 },
-  'lenet-mnist-random-labels': { model: 'lenet5', dataset: 'mnist', trainImages: 6000, epochs: 2, lr: 2e-3, seed: 0, shuffleLabels: true },
+  // Adebayo et al.'s data randomisation: a net that memorised random labels (train accuracy near 100%, test at chance)
+  'lenet-mnist-random-labels': { model: 'lenet5', dataset: 'mnist', trainImages: 1000, epochs: 40, lr: 2e-3, seed: 0, shuffleLabels: true },
   'mixture-net': { model: 'mixture-net', dataset: 'mnist-mixture', trainImages: 20000, epochs: 6, lr: 3e-3, seed: 0 },
 } satisfies Record<string, FixtureRecipe>;
 
 export type FixtureName = keyof typeof FIXTURE_MODELS;
 
-const dir = fileURLToPath(new URL('./fixtures/models/', import.meta.url));
+// from the repository root, not this file's URL: the script that trains them runs bundled from dist/
+const dir = join(REPO_ROOT, 'tests', 'fixtures', 'models') + '/';
 
 function shuffledLabels(data: ImageDataset, seed: number): ImageDataset {
   const labels = Uint8Array.from(data.labels);
