@@ -10,15 +10,15 @@
  * Rows: matmul N, add 16M, sum 10M, dispatch overhead, readback 4 MB (see RESULTS_HEADER in
  * report.ts). Results go to bench/RESULTS.md (the `engine` section) and bench/results/engine.json.
  */
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { add, init, kernelTarget, matmul, memory, sum, sync, tensor, type Tensor } from '../src/index.ts';
+import { resolve } from 'node:path';
+import { add, init, kernelTarget, matmul, sum, sync, tensor, type Tensor } from '../src/index.ts';
 import { nodeGpuObject } from '../src/kernels/gpu.ts';
 import { planMatmul } from '../src/kernels/wgsl/matmul.ts';
+import { glassboxPeer } from './peers/glassbox.ts';
 import { loadTfjs, type TfjsPeer } from './peers/tfjs.ts';
-import { startTorch, type TorchPeer } from './peers/torch.ts';
-import { machine, markdownTable, textTable, writeJson, writeSection } from './report.ts';
+import { describeTorch, startTorch, type TorchPeer } from './peers/torch.ts';
+import { randomData, relativeDifference } from './inputs.ts';
+import { fmt, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
 import { now, timePeers, type Peer, type PeerTiming, type TimingOptions } from './timing.ts';
 
 // --- options -------------------------------------------------------------------------------
@@ -42,66 +42,12 @@ const ROW_BUDGET_SECONDS = quick ? 8 : 30;
 /** Outputs a repetition may hold at once (glassbox frees them after the final wait). */
 const MAX_OUTPUT_BYTES = 256 * 2 ** 20;
 
-const ROOT = findRoot();
+const ROOT = repoRoot();
 const RESULTS_MD = resolve(ROOT, 'bench/RESULTS.md');
 const RESULTS_JSON = resolve(ROOT, 'bench/results/engine.json');
 const TORCH_SCRIPT = resolve(ROOT, 'bench/peers/torch_bench.py');
 
-/** The repository root: this file runs bundled from dist/run/, or unbundled from bench/. */
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++, dir = dirname(dir)) if (existsSync(resolve(dir, 'bench/peers/torch_bench.py'))) return dir;
-  return process.cwd();
-}
-
-// --- inputs --------------------------------------------------------------------------------
-
-/** Deterministic uniform values in [-1, 1) (xorshift32), the same for every peer. */
-function randomData(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 // --- glassbox peers ------------------------------------------------------------------------
-
-/** Records `op()` `repeat` times, waits once with sync(), then frees the outputs. */
-function glassboxPeer(inputs: () => Tensor[], op: (xs: Tensor[]) => Tensor, stats: { dispatchesPerOp?: number }): Peer {
-  let xs: Tensor[] = [];
-  return {
-    name: 'glassbox',
-    async warmup() {
-      xs = inputs();
-      await sync();
-      const before = memory().dispatches;
-      const t0 = now();
-      const y = op(xs);
-      const output = (await y.toArray()) as Float32Array;
-      const seconds = now() - t0;
-      stats.dispatchesPerOp = memory().dispatches - before;
-      y.dispose();
-      return { seconds, output };
-    },
-    async run(repeat) {
-      const t0 = now();
-      // each output's buffer goes back to the pool once the work reading it has been submitted
-      for (let i = 0; i < repeat; i++) op(xs).dispose();
-      await sync();
-      return now() - t0;
-    },
-    async dispose() {
-      for (const x of xs) x.dispose();
-      xs = [];
-      await sync();
-    },
-  };
-}
 
 function glassboxReadback(data: Float32Array): Peer {
   let x: Tensor | undefined;
@@ -156,19 +102,6 @@ function value(row: Row, seconds: number): number {
   return row.work! / seconds / 1e9;
 }
 
-function relativeDifference(a: Float32Array | undefined, b: Float32Array | undefined): number | undefined {
-  if (!a || !b || a.length !== b.length) return undefined;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / (scale || 1);
-}
-
-const fmt = (x: number) => (!Number.isFinite(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toPrecision(2));
-
 function timing(overrides: Partial<TimingOptions> = {}): TimingOptions {
   return { targetSeconds: TARGET_SECONDS, reps, maxRepeat: 200, budgetSeconds: ROW_BUDGET_SECONDS, ...overrides };
 }
@@ -213,8 +146,7 @@ if (!flag('no-torch')) {
   if (typeof started === 'string') torchNote = `unavailable: ${started}`;
   else {
     torch = started;
-    const t = torch.info;
-    torchNote = `PyTorch ${t.torch}, ${t.threads} threads, BLAS_INFO=${t.blas_info}, ${t.openblas ? 'OpenBLAS' : 'no OpenBLAS'} loaded (${t.blas_libraries.map((l) => l.split('/').pop()).join(', ') || 'no BLAS library mapped'})`;
+    torchNote = describeTorch(torch.info);
   }
 }
 console.error(`torch: ${torchNote}`);

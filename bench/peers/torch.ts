@@ -14,11 +14,26 @@ export interface TorchInfo {
   blas_info: string;
   blas_libraries: string[];
   openblas: boolean;
+  omp_wait_policy: string;
 }
+
+/** One line for reports: version, threads, BLAS and OpenMP's wait policy. */
+export function describeTorch(t: TorchInfo): string {
+  const libs = t.blas_libraries.map((l) => l.split('/').pop()).join(', ') || 'no BLAS library mapped';
+  return `PyTorch ${t.torch}, ${t.threads} threads, OMP_WAIT_POLICY=${t.omp_wait_policy}, BLAS_INFO=${t.blas_info}, ${t.openblas ? 'OpenBLAS' : 'no OpenBLAS'} loaded (${libs})`;
+}
+
+/** What one op of a torch peer is (see the protocol in torch_bench.py); `warmup`: runs before timing, the last one timed (default 1). */
+export type TorchRequest = { warmup?: number } & (
+  | { op: 'matmul' | 'add' | 'sum'; size: number }
+  | { op: 'train'; model: 'lenet5' | 'mnist-cnn' | 'cifar-net'; batch: number }
+  | { op: 'conv2d'; input: [number, number, number, number]; cout: number; k: number; pass: 'forward' | 'input-grad' | 'weight-grad' }
+);
 
 export interface TorchPeer {
   info: TorchInfo;
   peer(op: 'matmul' | 'add' | 'sum', size: number): Peer;
+  request(req: TorchRequest): Peer;
   close(): void;
 }
 
@@ -28,7 +43,10 @@ export async function startTorch(script: string): Promise<TorchPeer | string> {
   if (probe.error) return `${PYTHON} not runnable (${probe.error.message})`;
   if (probe.status !== 0) return `\`${PYTHON} -c 'import torch'\` failed: ${probe.stderr.trim().split('\n').pop()}`;
 
-  const child: ChildProcessWithoutNullStreams = spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // OpenMP's default busy-waiting at barriers collapses when the cores are shared (a LeNet step took
+  // 240 ms with 2 spinning threads on a loaded 2-core machine, 20 ms with PASSIVE); set before torch loads.
+  const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+  const child: ChildProcessWithoutNullStreams = spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -46,20 +64,22 @@ export async function startTorch(script: string): Promise<TorchPeer | string> {
   }
 
   const ready = (await reply()).ready as TorchInfo;
+  const request = (req: TorchRequest): Peer => ({
+    name: 'torch-cpu',
+    async warmup() {
+      return { seconds: (await ask({ cmd: 'warmup', ...req })).seconds as number };
+    },
+    async run(repeat) {
+      return (await ask({ cmd: 'run', repeat })).seconds as number;
+    },
+    async dispose() {
+      await ask({ cmd: 'dispose' });
+    },
+  });
   return {
     info: ready,
-    peer: (op, size) => ({
-      name: 'torch-cpu',
-      async warmup() {
-        return { seconds: (await ask({ cmd: 'warmup', op, size })).seconds as number };
-      },
-      async run(repeat) {
-        return (await ask({ cmd: 'run', repeat })).seconds as number;
-      },
-      async dispose() {
-        await ask({ cmd: 'dispose' });
-      },
-    }),
+    peer: (op, size) => request({ op, size }),
+    request,
     close() {
       child.stdin.end();
     },

@@ -25,7 +25,7 @@ export interface MatmulProblem {
 }
 
 export interface KernelLaunch {
-  name: string; // variant name, e.g. 'matmul_lavapipe_4x4' (reported by benchmarks)
+  name: string; // variant name, e.g. 'matmul_lavapipe_8x8' (reported by benchmarks)
   source: string; // complete WGSL module
   entryPoint: string;
   workgroups: [number, number, number];
@@ -56,9 +56,9 @@ export interface GpuTiledVariant {
 
 export type MatmulVariant = CpuSimdVariant | GpuTiledVariant;
 
-// Fastest of the register-blocked shapes measured on lavapipe (see the note); 8x2, 8x1 and vec4
-// variants were within noise or slower, larger blocks (16x8 and up) compiled for minutes and ran slower.
-const CPU_SIMD: CpuSimdVariant = { kind: 'cpu-simd', lanes: 8, TM: 4, TN: 4 };
+// Fastest of the register-blocked shapes measured on lavapipe (bench/notes/matmul-lavapipe.md):
+// 8x8 beat 4x4 and 4x8 per CPU-second; 16x8, 8x16 and 16x16 were no faster and take far longer to JIT.
+const CPU_SIMD: CpuSimdVariant = { kind: 'cpu-simd', lanes: 8, TM: 8, TN: 8 };
 const GPU_TILED: GpuTiledVariant = { kind: 'gpu', threads: 16, TM: 4, TN: 4, KT: 16 };
 
 export function planMatmul(p: MatmulProblem, target: MatmulTarget): KernelLaunch {
@@ -149,6 +149,8 @@ function layout(transA: boolean, transB: boolean) {
   return {
     a: (m: string, k: string) => (transA ? `(${k}) * u.M + ${m}` : `(${m}) * u.K + ${k}`),
     b: (k: string, n: string) => (transB ? `(${n}) * u.K + ${k}` : `(${k}) * u.N + ${n}`),
+    aAtK0: (m: string) => (transA ? m : `(${m}) * u.K`),
+    bAtK0: (n: string) => (transB ? `(${n}) * u.K` : n),
     aStepK: transA ? 'u.M' : '1u',
     bStepK: transB ? '1u' : 'u.N',
     describe: `A is ${transA ? '[K, M] (transA)' : '[M, K]'}, B is ${transB ? '[N, K] (transB)' : '[K, N]'}`,
@@ -183,8 +185,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
   ${UNFOLD}
   let m0 = tileRow * ${TM}u;
   let n0 = wid.x * ${lanes * TN}u + lid;
-${rows.map((i) => `  var a${i} = baseA + ${L.a(`min(m0 + ${i}u, u.M - 1u)`, '0u')};`).join('\n')}
-${cols.map((j) => `  var b${j} = baseB + ${L.b('0u', `min(n0 + ${j * lanes}u, u.N - 1u)`)};`).join('\n')}
+${rows.map((i) => `  var a${i} = baseA + ${L.aAtK0(`min(m0 + ${i}u, u.M - 1u)`)};`).join('\n')}
+${cols.map((j) => `  var b${j} = baseB + ${L.bAtK0(`min(n0 + ${j * lanes}u, u.N - 1u)`)};`).join('\n')}
 ${rows.map((i) => `  var ${cols.map((j) => `${acc(i, j)} = 0.0`).join('; var ')};`).join('\n')}
   for (var k = 0u; k < u.K; k++) {
 ${rows.map((i) => `    let x${i} = A[a${i}]; a${i} += ${L.aStepK};`).join('\n')}
