@@ -181,6 +181,12 @@ export class Tensor {
 /** Allocates an uninitialised contiguous tensor. */
 export function emptyTensor(shape: Shape, dtype: DType = 'float32'): Tensor {
   const bytes = Math.max(numel(shape), 1) * 4;
+  const limit = runtime().device.limits.maxStorageBufferBindingSize;
+  if (bytes > limit)
+    throw new Error(
+      `glassbox: a tensor of shape ${shapeStr(shape)} needs ${(bytes / 2 ** 20).toFixed(0)} MiB, more than this device binds at once (${(limit / 2 ** 20).toFixed(0)} MiB); ` +
+        'use smaller batches (or split the work into slices)',
+    );
   const buffer = runtime().storage.acquire(bytes);
   return new Tensor(new Storage(buffer, bytes), shape, dtype);
 }

@@ -16,7 +16,7 @@ import { cat, reshape } from '../tensor/ops/views.ts';
 import { shapeStr } from '../tensor/shape.ts';
 import { targetScores, type AttributeOptions, type ScoreKind, type Target } from './attribution.ts';
 import { gaussianBlur } from './baselines.ts';
-import { perSampleTargets } from './occlusion.ts';
+import { resolveTarget } from './gradient.ts';
 import { segmentImage, type Segmentation, type SuperpixelAlgorithm } from './superpixels.ts';
 
 /**
@@ -106,14 +106,15 @@ export async function superpixelGames(model: Module, input: Tensor, opts: Superp
   const batchSize = opts.internalBatchSize ?? 256;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`glassbox.xai: internalBatchSize must be a positive integer, got ${batchSize}`);
   const pixels = Float32Array.from(await input.toArray());
-  const targets = await perSampleTargets(opts.target, n);
+  const targets = await resolveTarget(opts.target, n);
   const baseline = await baselinePixels(opts.fill, input);
   const size = c * h * w;
   return Array.from({ length: n }, (_, i) => {
     const image = pixels.subarray(i * size, (i + 1) * size);
     const segments = segmentImage({ data: image, channels: c, height: h, width: w }, opts.segmentation ?? DEFAULT_SUPERPIXELS);
     const fill = baseline ? baseline(i) : fillPixels(opts.fill as 'mean' | 'zero' | undefined, image, segments, c);
-    return new SuperpixelGame(model, segments, image, fill, c, targets(i), opts.score, batchSize);
+    // every coalition row of image i is scored for image i's class (a function target applies to any rows)
+    return new SuperpixelGame(model, segments, image, fill, c, typeof targets === 'function' ? targets : targets[i]!, opts.score, batchSize);
   });
 }
 

@@ -11,12 +11,13 @@
  * plain matmuls.
  */
 import { noGrad, record } from '../../autograd/node.ts';
+import { runtime } from '../../kernels/runtime.ts';
 import { shapeStr, type Shape } from '../shape.ts';
 import { tidy, type Tensor } from '../tensor.ts';
 import { add } from './elementwise.ts';
 import { matmul } from './matmul.ts';
 import { sum } from './reduce.ts';
-import { reshape, transpose } from './views.ts';
+import { cat, reshape, slice, transpose } from './views.ts';
 import { check4d, col2imKernel, im2colKernel, pair, windowCount, type Pair, type Window2d } from './window.ts';
 
 export interface Conv2dOptions {
@@ -136,6 +137,12 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
     throw new Error(`glassbox.${op}: bias must be [${channels}] (one per output channel), got ${shapeStr(bias.shape)}`);
 }
 
+/** Largest batch slice whose unfolded columns (perSample floats each) stay within a quarter of the device's binding limit. */
+function batchChunk(batch: number, perSample: number): number {
+  const limit = runtime().device.limits.maxStorageBufferBindingSize / 4;
+  return Math.max(1, Math.min(batch, Math.floor(limit / (perSample * 4))));
+}
+
 const addBias = (y: Tensor, bias: Tensor | null | undefined) => (bias ? add(y, reshape(bias, [1, bias.shape[0]!, 1, 1])) : y);
 
 /**
@@ -171,6 +178,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const OH = windowCount(op, 'height', x, H, kh, sh, pad.before[0], pad.total[0], dh);
   const OW = windowCount(op, 'width', x, W, kw, sw, pad.before[1], pad.total[1], dw);
   const win: Window2d = { C, H, W, OH, OW, kh, kw, sh, sw, ph: pad.before[0], pw: pad.before[1], dh, dw };
+  const chunk = batchChunk(x.shape[0]!, C * kh * kw * OH * OW);
+  if (chunk < x.shape[0]!) {
+    // the unfolded batch would not fit one storage binding: convolve slices of the batch (differentiably)
+    const parts: Tensor[] = [];
+    for (let n = 0; n < x.shape[0]!; n += chunk) parts.push(conv2dCore(slice(x, 0, { start: n, end: n + chunk }), weight, win, groups));
+    return addBias(cat(parts, 0), bias);
+  }
   return addBias(conv2dCore(x, weight, win, groups), bias);
 }
 
