@@ -14,7 +14,8 @@ import { add, div, mul, sub } from '../tensor/ops/elementwise.ts';
 import { mean } from '../tensor/ops/reduce.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { cat, expand, reshape, slice } from '../tensor/ops/views.ts';
-import { Attribution, targetScores, type AttributeOptions, type Target } from './attribution.ts';
+import { Attribution, targetScores, type AttributeOptions } from './attribution.ts';
+import { resolveTarget, targetForRows } from './gradient.ts';
 import { registerMethods } from './registry.ts';
 
 export interface OcclusionOptions extends AttributeOptions {
@@ -39,14 +40,6 @@ function windowStarts(size: number, window: number, stride: number): number[] {
   return starts;
 }
 
-/** The i-th sample's target, for a batch made of copies of that sample. */
-export async function perSampleTargets(target: Target, n: number): Promise<(i: number) => Target> {
-  if (typeof target === 'function' || typeof target === 'number') return () => target;
-  const list = Array.isArray(target) ? (target as readonly number[]) : Array.from(await (target as Tensor).toArray());
-  if (list.length !== n) throw new Error(`glassbox.xai: ${list.length} targets for a batch of ${n}`);
-  return (i) => list[i]!;
-}
-
 export class Occlusion extends Attribution<OcclusionOptions> {
   async attribute(input: Tensor, opts: OcclusionOptions): Promise<Tensor> {
     const [n, c, h, w] = input.shape as [number, number, number, number];
@@ -66,7 +59,7 @@ export class Occlusion extends Attribution<OcclusionOptions> {
         for (let y = y0; y < y0 + wh; y++) for (let x = x0; x < x0 + ww; x++) (masks[p * h * w + y * w + x] = 1), cover[y * w + x]!++;
       }),
     );
-    const targetOf = await perSampleTargets(opts.target, n);
+    const target = await resolveTarget(opts.target, n);
     const windowMasks = keep(tensor(masks, [positions, 1, h, w]));
     const coverCount = keep(tensor(cover, [1, h * w]));
     try {
@@ -75,7 +68,7 @@ export class Occlusion extends Attribution<OcclusionOptions> {
           tidy(() => {
             const x = slice(input, 0, { start: i, end: i + 1 });
             const fill = opts.fill === 'mean' ? mean(x, { dim: [2, 3], keepdim: true }) : (opts.fill ?? 0);
-            const score = (batchInput: Tensor) => targetScores(this.model.forward(batchInput), targetOf(i), opts.score);
+            const score = (batchInput: Tensor) => targetScores(this.model.forward(batchInput), targetForRows(target, new Array<number>(batchInput.shape[0]!).fill(i)), opts.score);
             const original = score(x);
             const drops: Tensor[] = [];
             for (let start = 0; start < positions; start += batch) {
