@@ -107,8 +107,8 @@ function counters(): { dispatches: number; submits: number; copies: number; buff
 /**
  * A zoo model's training step as a peer: SGD (lr 0.01, momentum 0.9) on a fixed batch `x`
  * ([N, C, H, W] values) with `labels`. Warm-up runs `warmupSteps` steps (the first compiles the
- * kernels, the second the optimiser's steady-state update) and times the last, whose dispatches
- * it captures into `counters.captured`.
+ * kernels, the second the optimiser's steady-state update and its state buffers) and times the
+ * last, whose dispatches it captures into `counters.captured`.
  */
 export function glassboxTrainPeer(model: string, input: InputSpec, x: Float32Array, labels: Int32Array, warmupSteps: number, stats: StepCounters): Peer {
   let state: { step: () => void; release: () => void } | undefined;
@@ -140,8 +140,7 @@ export function glassboxTrainPeer(model: string, input: InputSpec, x: Float32Arr
       };
       let seconds = 0;
       for (let i = 0; i < Math.max(1, warmupSteps); i++) {
-        const last = i === Math.max(1, warmupSteps) - 1;
-        if (last) sink = stats.captured = [];
+        sink = stats.captured = []; // the last step's dispatches are kept
         const t0 = now();
         step();
         sink = undefined;

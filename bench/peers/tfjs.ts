@@ -43,9 +43,9 @@ export interface TfjsPeer {
    * One op = one training step of a zoo net (tfjs_nets.ts): forward, softmax cross-entropy,
    * gradients, SGD with momentum 0.9 (tf.train.momentum, lr 0.01), on a fixed batch. `x` holds
    * the batch's pixels (any layout: the values are synthetic), `labels` one class per image.
-   * Warm-up runs `warmupSteps` steps and times the last.
+   * Warm-up runs `warmupSteps` steps (fewer once one takes over `slowWarmupStepSeconds`) and times the last.
    */
-  train(net: NetName, x: Float32Array, labels: Int32Array, warmupSteps: number): Peer;
+  train(net: NetName, x: Float32Array, labels: Int32Array, warmupSteps: number, slowWarmupStepSeconds?: number): Peer;
   /**
    * conv2d (stride 1, no padding) or one of its gradients, as tf.grads would compute them (the
    * Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter kernels). Inputs and the warm-up output
@@ -132,7 +132,7 @@ export async function loadTfjs(gpu: GPU): Promise<TfjsPeer> {
       if (data.length < 1000) throw new Error('tinyAdds: tfjs runs ops on fewer than 1,000 elements on the CPU; use at least 1,000');
       return looped('tfjs-webgpu', () => [tf.tensor1d(data), tf.tensor1d(data)], ([x, y]) => tf.add(x!, y!));
     },
-    train(netName, x, labels, warmupSteps) {
+    train(netName, x, labels, warmupSteps, slowWarmupStepSeconds = Infinity) {
       let step: (() => void) | undefined;
       let dispose = () => {};
       return {
@@ -154,6 +154,7 @@ export async function loadTfjs(gpu: GPU): Promise<TfjsPeer> {
             step();
             await sync();
             seconds = now() - t0;
+            if (seconds > slowWarmupStepSeconds) break;
           }
           return { seconds };
         },
