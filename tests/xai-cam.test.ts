@@ -29,8 +29,10 @@ let predicted: number[];
 
 beforeAll(async () => {
   data = await loadDataset('mnist-mixture', { split: 'validation', n: N });
-  model = (await trainedModel('mixture-net')).model;
-  x = gb.tensor(Float32Array.from(data.images, (v) => v / 255), [N, 1, SIDE, SIDE]); // the net takes pixels in [0, 1]
+  const trained = await trainedModel('mixture-net');
+  model = trained.model;
+  // the same normalisation the net was trained with
+  x = gb.tensor(Float32Array.from(data.images, (v) => (v / 255 - trained.mean[0]!) / trained.std[0]!), [N, 1, SIDE, SIDE]);
   predicted = Array.from(await gb.noGrad(() => gb.argmax(model.forward(x), { dim: 1 })).toArray());
   mkdirSync(OUT, { recursive: true });
 });
