@@ -1,13 +1,17 @@
 /** The glassbox command line: `glassbox <command> [options]`. */
 import { demo } from './demo.ts';
 import { evalCommand, EVAL_OPTIONS, train, TRAIN_OPTIONS } from './train.ts';
+import { evaluateCommand, EVALUATE_OPTIONS } from './evaluate.ts';
+import { mainJob, MAIN_OPTIONS } from './main-job.ts';
 import { MODEL_ZOO } from '../nn/models/zoo.ts';
 import { DATASETS } from '../train/datasets.ts';
 import { parseArgs, UsageError } from './args.ts';
 
 const COMMANDS: Record<string, { summary: string; options: string[]; run: (args: ReturnType<typeof parseArgs>) => Promise<void> }> = {
+  main: { summary: 'train LeNet-5 on MNIST, explain test images with every method, write runs/main/report.html', options: MAIN_OPTIONS, run: mainJob },
   demo: { summary: 'fit an MLP on MNIST and print the loss falling (the engine end to end)', options: ['train-images', 'batch-size'], run: demo },
   train: { summary: 'train a model: --model <name> --dataset <name> [--epochs --batch-size --lr --optimizer sgd|adam|adamw --schedule none|step|cosine|onecycle --seed --out --limit --resume <dir>]', options: TRAIN_OPTIONS, run: train },
+  evaluate: { summary: 'score every explanation method on the same images: --model <run folder> [--methods all|a,b --n 16 --out <dir> --layer <path>]', options: EVALUATE_OPTIONS, run: evaluateCommand },
   eval: { summary: 'accuracy of a trained run: --model <run folder> [--dataset <name> --limit]', options: EVAL_OPTIONS, run: evalCommand },
 };
 

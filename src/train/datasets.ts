@@ -9,7 +9,8 @@ export interface DatasetSpec {
   /** Which split validation uses (and what the report calls it). */
   validationSplit: 'test' | 'validation';
   note?: string;
-  load(split: 'train' | 'validation', limit?: number): Promise<ImageDataset>;
+  /** `masks`: also generate the per-digit masks (mixture data sets; evaluation needs them, training does not). */
+  load(split: 'train' | 'validation', limit?: number, opts?: { masks?: boolean }): Promise<ImageDataset>;
   mean: number[];
   std: number[];
   augment?: Augmentation;
@@ -17,7 +18,7 @@ export interface DatasetSpec {
 
 const mixture = (name: 'mnist-mixture' | 'mnist-mixture-usefulness'): DatasetSpec => ({
   validationSplit: 'validation',
-  load: (split, limit) => loadDataset(name, { split, n: limit, masks: false }),
+  load: (split, limit, opts) => loadDataset(name, { split, n: limit, masks: opts?.masks ?? false }),
   ...NORMALISATION['mnist-mixture']!,
 });
 

@@ -11,10 +11,10 @@ import { noGrad } from '../autograd/node.ts';
 import { grad } from '../autograd/backward.ts';
 import { keep, tidy, Tensor } from '../tensor/tensor.ts';
 import type { Target } from './attribution.ts';
-import { ones, tensor } from '../tensor/ops/creation.ts';
+import { tensor } from '../tensor/ops/creation.ts';
 import { abs, add, clamp, div, mul, powScalar, sub } from '../tensor/ops/elementwise.ts';
 import { amax, mean, sum } from '../tensor/ops/reduce.ts';
-import { conv2d, unfold } from '../tensor/ops/conv.ts';
+import { unfold } from '../tensor/ops/conv.ts';
 import { interpolate } from '../tensor/ops/resample.ts';
 import { cat, reshape, slice } from '../tensor/ops/views.ts';
 import { Adam } from '../train/optim.ts';
@@ -30,29 +30,6 @@ export function blend(x: Tensor, perturbation: Tensor, mask: Tensor): Tensor {
 export function upsampleMask(mask: Tensor, size: readonly [number, number]): Tensor {
   if (mask.shape[2] === size[0] && mask.shape[3] === size[1]) return mask;
   return interpolate(mask, { size, mode: 'bilinear' });
-}
-
-function gaussianKernel(sigma: number): number[] {
-  const radius = Math.max(1, Math.ceil(3 * sigma));
-  return Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
-}
-
-/**
- * Gaussian blur of every channel (a separable depthwise convolution), as a normalised
- * convolution: blur(x) / blur(1), so the borders average only pixels inside the image instead of
- * fading towards the zero padding.
- */
-export function gaussianBlur(x: Tensor, sigma: number): Tensor {
-  if (!(sigma > 0)) throw new Error(`glassbox.xai: blur sigma must be positive, got ${sigma}`);
-  const k = gaussianKernel(sigma);
-  const r = (k.length - 1) / 2;
-  const c = x.shape[1]!;
-  const separable = (t: Tensor, channels: number) => {
-    const row = tensor(Float32Array.from({ length: channels * k.length }, (_, i) => k[i % k.length]!), [channels, 1, 1, k.length]);
-    const col = reshape(row, [channels, 1, k.length, 1]);
-    return conv2d(conv2d(t, row, null, { padding: [0, r], groups: channels }), col, null, { padding: [r, 0], groups: channels });
-  };
-  return tidy(() => div(separable(x, c), separable(ones([1, 1, x.shape[2]!, x.shape[3]!]), 1)));
 }
 
 /** Per-sample total variation [N] of a mask (Fong & Vedaldi 2017, eq. 4): mean over pixels of |grad m|^beta. */

@@ -17,7 +17,8 @@ import { add, ge, mul, square, sub, where } from '../tensor/ops/elementwise.ts';
 import { sum } from '../tensor/ops/reduce.ts';
 import { reshape, slice } from '../tensor/ops/views.ts';
 import { Attribution, targetScores, type AttributeOptions } from './attribution.ts';
-import { blend, deletedArea, gaussianBlur, gradientOfLoss, optimiseMask, repeatBatch, repeatTarget, roll, SmoothMask, totalVariation, upsampleMask } from './masks.ts';
+import { gaussianBlur } from './baselines.ts';
+import { blend, deletedArea, gradientOfLoss, optimiseMask, repeatBatch, repeatTarget, roll, SmoothMask, totalVariation, upsampleMask } from './masks.ts';
 import { registerMethods } from './registry.ts';
 
 /** What a deleted pixel shows: 'blur' (a Gaussian blur of the image, the papers' choice), a constant, or a baseline image [1 or N, C, H, W]. */

@@ -1,0 +1,30 @@
+/**
+ * `glassbox main`, the README's first command: train LeNet-5 on part of MNIST (a couple of
+ * minutes on 2 CPU cores), then explain its predictions on test images with every registered
+ * method and score them, writing runs/main/report.html (with the PNGs and JSON beside it).
+ */
+import { join } from 'node:path';
+import { allMethods } from '../xai/registry.ts';
+import { parseArgs, stringOption, numberOption, type ParsedArgs } from './args.ts';
+import { train, TRAIN_OPTIONS } from './train.ts';
+import { evaluateMethods, loadTrained, writeEvaluation } from './evaluate.ts';
+
+export const MAIN_OPTIONS = ['out', 'train-images', 'epochs', 'n'];
+
+export async function mainJob(args: ParsedArgs): Promise<void> {
+  const out = stringOption(args.options, 'out', join('runs', 'main'));
+  const modelDir = join(out, 'lenet5-mnist');
+  const started = performance.now();
+  await train(
+    parseArgs(
+      ['--model', 'lenet5', '--dataset', 'mnist', '--epochs', String(numberOption(args.options, 'epochs', 2)), '--limit', String(numberOption(args.options, 'train-images', 12000)), '--val-limit', '2000', '--out', modelDir],
+      TRAIN_OPTIONS,
+    ),
+  );
+  const loaded = await loadTrained(modelDir);
+  const n = numberOption(args.options, 'n', 8);
+  console.error(`explaining ${n} test images with ${allMethods().length} methods`);
+  const ev = await evaluateMethods(loaded, allMethods(), n);
+  writeEvaluation(ev, out, 'glassbox: LeNet-5 on MNIST, explained by every method');
+  console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s: open ${join(out, 'report.html')}`);
+}
