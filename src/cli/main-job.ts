@@ -22,7 +22,7 @@ export async function mainJob(args: ParsedArgs): Promise<void> {
     ),
   );
   const loaded = await loadTrained(modelDir);
-  const n = numberOption(args.options, 'n', 8);
+  const n = numberOption(args.options, 'n', 4);
   console.error(`explaining ${n} test images with ${allMethods().length} methods`);
   const ev = await evaluateMethods(loaded, allMethods(), n);
   writeEvaluation(ev, out, 'glassbox: LeNet-5 on MNIST, explained by every method');

@@ -19,3 +19,7 @@ export * from './guided-grad-cam.ts';
 export * from './occlusion.ts';
 export * from './perturbation.ts';
 export * from './igos.ts';
+export * from './metrics.ts';
+export * from './similarity.ts';
+export * from './sanity.ts';
+export * from './shift.ts';
