@@ -12,11 +12,9 @@
  */
 import { resolve } from 'node:path';
 import { add, init, kernelTarget, matmul, sum, sync, tensor, type Tensor } from '../src/index.ts';
-import { nodeGpuObject } from '../src/kernels/gpu.ts';
 import { planMatmul } from '../src/kernels/wgsl/matmul.ts';
 import { glassboxPeer } from './peers/glassbox.ts';
-import { loadTfjs, type TfjsPeer } from './peers/tfjs.ts';
-import { describeTorch, startTorch, type TorchPeer } from './peers/torch.ts';
+import { startPeers } from './peers/start.ts';
 import { randomData, relativeDifference } from './inputs.ts';
 import { fmt, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
 import { now, timePeers, type Peer, type PeerTiming, type TimingOptions } from './timing.ts';
@@ -45,7 +43,6 @@ const MAX_OUTPUT_BYTES = 256 * 2 ** 20;
 const ROOT = repoRoot();
 const RESULTS_MD = resolve(ROOT, 'bench/RESULTS.md');
 const RESULTS_JSON = resolve(ROOT, 'bench/results/engine.json');
-const TORCH_SCRIPT = resolve(ROOT, 'bench/peers/torch_bench.py');
 
 // --- glassbox peers ------------------------------------------------------------------------
 
@@ -125,31 +122,7 @@ const info = machine();
 console.error(`glassbox bench: ${adapter.description || adapter.device} (${adapter.vendor}, ${adapter.architecture}); kernel target ${kernelTarget()}`);
 console.error(`machine: ${info.cpu}, ${info.cores} cores`);
 
-let tfjs: TfjsPeer | undefined;
-let tfjsNote = 'skipped (--no-tfjs)';
-if (!flag('no-tfjs')) {
-  try {
-    const gpuObject = nodeGpuObject();
-    if (!gpuObject) throw new Error('glassbox exposes no GPU object (nodeGpuObject() returned undefined)');
-    tfjs = await loadTfjs(gpuObject);
-    tfjsNote = `@tensorflow/tfjs-core ${tfjs.version} + tfjs-backend-webgpu, same Dawn GPU object, own device`;
-  } catch (e) {
-    tfjsNote = `unavailable: ${(e as Error).message}`;
-  }
-}
-console.error(`tfjs: ${tfjsNote}`);
-
-let torch: TorchPeer | undefined;
-let torchNote = 'skipped (--no-torch)';
-if (!flag('no-torch')) {
-  const started = await startTorch(TORCH_SCRIPT).catch((e: Error) => e.message);
-  if (typeof started === 'string') torchNote = `unavailable: ${started}`;
-  else {
-    torch = started;
-    torchNote = describeTorch(torch.info);
-  }
-}
-console.error(`torch: ${torchNote}`);
+const { tfjs, tfjsNote, torch, torchNote } = await startPeers({ tfjs: !flag('no-tfjs'), torch: !flag('no-torch') });
 
 const rows: Row[] = [];
 

@@ -25,13 +25,12 @@
  */
 import { resolve } from 'node:path';
 import { conv2d, grad, init, kernelTarget, tensor } from '../src/index.ts';
-import { nodeGpuObject } from '../src/kernels/gpu.ts';
 import type { InputSpec } from '../src/nn/models/zoo.ts';
 import { randomData, relativeDifference } from './inputs.ts';
 import { emptyStepCounters, glassboxPeer, glassboxTrainPeer, replay, type CapturedDispatch, type StepCounters } from './peers/glassbox.ts';
-import { loadTfjs, type ConvPass, type TfjsPeer } from './peers/tfjs.ts';
+import type { ConvPass } from './peers/tfjs.ts';
 import type { NetName } from './peers/tfjs_nets.ts';
-import { describeTorch, startTorch, type TorchPeer } from './peers/torch.ts';
+import { startPeers } from './peers/start.ts';
 import { fmt, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
 import { median, now, timePeers, type Peer, type PeerTiming, type TimingOptions } from './timing.ts';
 
@@ -80,7 +79,6 @@ const TFJS_SLOW_WARMUP_STEP_SECONDS = 30;
 const ROOT = repoRoot();
 const RESULTS_MD = resolve(ROOT, 'bench/RESULTS.md');
 const RESULTS_JSON = resolve(ROOT, 'bench/results/training.json');
-const TORCH_SCRIPT = resolve(ROOT, 'bench/peers/torch_bench.py');
 
 const trainTiming: TimingOptions = { targetSeconds: quick ? 0.5 : 1, reps, maxRepeat: 100, budgetSeconds: quick ? 20 : 30 };
 /** Seconds of kernel replays per model in the step breakdown (at least one round runs). */
@@ -95,31 +93,7 @@ const info = machine();
 console.error(`glassbox training bench: ${adapter.description || adapter.device} (${adapter.vendor}, ${adapter.architecture}); kernel target ${kernelTarget()}`);
 console.error(`machine: ${info.cpu}, ${info.cores} cores`);
 
-let tfjs: TfjsPeer | undefined;
-let tfjsNote = 'skipped (--no-tfjs)';
-if (!flag('no-tfjs')) {
-  try {
-    const gpuObject = nodeGpuObject();
-    if (!gpuObject) throw new Error('glassbox exposes no GPU object (nodeGpuObject() returned undefined)');
-    tfjs = await loadTfjs(gpuObject);
-    tfjsNote = `@tensorflow/tfjs-core ${tfjs.version} + tfjs-backend-webgpu, same Dawn GPU object, own device; nets in tfjs-core ops (tfjs-layers is not installed), NHWC`;
-  } catch (e) {
-    tfjsNote = `unavailable: ${(e as Error).message}`;
-  }
-}
-console.error(`tfjs: ${tfjsNote}`);
-
-let torch: TorchPeer | undefined;
-let torchNote = 'skipped (--no-torch)';
-if (!flag('no-torch')) {
-  const startedTorch = await startTorch(TORCH_SCRIPT).catch((e: Error) => e.message);
-  if (typeof startedTorch === 'string') torchNote = `unavailable: ${startedTorch}`;
-  else {
-    torch = startedTorch;
-    torchNote = describeTorch(torch.info);
-  }
-}
-console.error(`torch: ${torchNote}`);
+const { tfjs, tfjsNote, torch, torchNote } = await startPeers({ tfjs: !flag('no-tfjs'), torch: !flag('no-torch'), tfjsDetail: 'nets in tfjs-core ops (tfjs-layers is not installed), NHWC' });
 
 const peerLine = (timings: PeerTiming[], show: (t: PeerTiming) => string) =>
   timings.map((t) => `${t.name} ${t.error ? `error: ${t.error}` : `${show(t)} (R=${t.repeat}, ${t.samples.length} reps)`}`).join(', ');
