@@ -1,58 +1,34 @@
 /**
  * `glassbox evaluate`: every registered explanation method on the same images of a data set,
- * scored by the same metrics (src/xai/metrics.ts): deletion and insertion AUC, and on
- * mixture-of-MNIST the pointing game and energy in the digit masks; plus run time per image.
- * Writes evaluation.md / evaluation.json, curves.png (mean deletion and insertion curves),
- * maps.png (the maps of every method) and report.html into --out.
+ * scored by the same metrics (src/xai/metrics.ts): deletion and insertion AUC, on
+ * mixture-of-MNIST the pointing game and energy in the digit masks, the completeness error of the
+ * methods that promise completeness, and run time per image. report.ts writes the table (Markdown
+ * and JSON), the curves, the maps and the HTML report into --out.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as gb from '../index.ts';
-import { modelEntry } from '../nn/models/zoo.ts';
-import { loadModel } from '../nn/safetensors-file.ts';
 import { datasetSpec } from '../train/datasets.ts';
-import { allMethods, type MethodSpec } from '../xai/registry.ts';
-import { deletionInsertion, energyInMask, mapScores, pointingHit } from '../xai/metrics.ts';
-import { attributionToImage, chwToImage, HtmlReport, linePlot, makeGrid, upscale } from '../viz/index.ts';
-import { writeHtml, writeJson, writePng } from '../viz/node.ts';
+import type { MethodSpec } from '../xai/registry.ts';
+import { completenessError, deletionInsertion, energyInMask, mapScores, pointingHit, type CompletenessReference, type CurveOptions } from '../xai/metrics.ts';
 import type { ImageDataset } from '../../datasets/index.ts';
 import type { MixtureDataset } from '../../datasets/mixture-mnist.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { defaultCamLayer, loadTrained, methodsByName, type LoadedModel } from './explain-setup.ts';
+import { writeEvaluation } from './report.ts';
 
-export const EVALUATE_OPTIONS = ['model', 'arch', 'dataset', 'methods', 'n', 'out', 'layer'];
+export const EVALUATE_OPTIONS = ['model', 'arch', 'dataset', 'methods', 'n', 'out', 'layer', 'substitute', 'steps'];
 
-export interface LoadedModel {
-  model: gb.nn.Module;
-  arch: string;
-  dataset: string;
-}
-
-/** A model from a `glassbox train` run folder, or a .safetensors file with --arch and --dataset. */
-export async function loadTrained(path: string, arch?: string, datasetName?: string): Promise<LoadedModel> {
-  let weights = path;
-  if (existsSync(join(path, 'checkpoint.json'))) {
-    const ckpt = JSON.parse(readFileSync(join(path, 'checkpoint.json'), 'utf8')) as { config: { model: string; dataset: string } };
-    arch ??= ckpt.config.model;
-    datasetName ??= ckpt.config.dataset;
-    weights = join(path, 'model.safetensors');
-  }
-  if (!arch || !datasetName) throw new UsageError(`--model ${path} is not a run folder of glassbox train; give a .safetensors file with --arch <model> and --dataset <name>`);
-  const data = datasetSpec(datasetName);
-  const probe = await data.load('validation', 1);
-  const model = modelEntry(arch).build({ channels: probe.channels, height: probe.height, width: probe.width, classes: probe.classes.length });
-  await loadModel(weights, model);
-  model.eval();
-  return { model, arch, dataset: datasetName };
-}
-
-/** The last ReLU of the model's conv features (the usual CAM / Grad-CAM layer). */
-export function defaultCamLayer(model: gb.nn.Module): string {
-  const modules = model.namedModules();
-  const convIndex = modules.map(([, m]) => m instanceof gb.nn.Conv2d).lastIndexOf(true);
-  if (convIndex < 0) throw new Error('glassbox: the model has no Conv2d layer for CAM-style methods; pass --layer');
-  const after = modules.slice(convIndex + 1).find(([, m]) => m instanceof gb.nn.ReLU);
-  return (after ?? modules[convIndex]!)[0];
-}
+/**
+ * The reference whose score the attributions of these methods sum up to, as the registry creates
+ * them: IG and DeepLIFT start from the all-zero input; GradientSHAP's values sum to
+ * f(x) - E[f(background)], the background being the evaluated images. Other methods promise no
+ * completeness and get none.
+ */
+const COMPLETENESS_REFERENCE: Record<string, (input: gb.Tensor) => CompletenessReference> = {
+  'integrated-gradients': (input) => ({ baseline: gb.zerosLike(input) }),
+  deeplift: (input) => ({ baseline: gb.zerosLike(input) }),
+  'gradient-shap': (input) => ({ background: input }),
+};
 
 export interface MethodResult {
   method: string;
@@ -62,8 +38,12 @@ export interface MethodResult {
   insertionAuc: number;
   pointingGame?: number;
   energyInMask?: number;
+  /** Mean relative completeness error (methods in COMPLETENESS_REFERENCE only). */
+  completenessError?: number;
+  /** Mean curves over the images. */
   deletion: number[];
   insertion: number[];
+  /** Per image, the map summed over channels [H*W]. */
   maps: Float64Array[];
   error?: string;
 }
@@ -74,121 +54,117 @@ export interface Evaluation {
   predicted: number[];
   labels: number[];
   results: MethodResult[];
-  mean: number[];
-  std: number[];
+  substitute: NonNullable<CurveOptions['substitute']>;
 }
 
-export async function evaluateMethods(loaded: LoadedModel, methods: readonly MethodSpec[], n: number, layer?: string, log = (s: string) => console.error(s)): Promise<Evaluation> {
+export interface EvaluateOptions extends CurveOptions {
+  /** CAM layer (default: the last conv block's ReLU). */
+  layer?: string;
+  /** Images per attribute() call (default 8). */
+  imagesPerCall?: number;
+  log?: (line: string) => void;
+}
+
+const average = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i)).reduce((a, b) => a + b, 0) / n;
+
+/** Union of image i's object masks (mixture-of-MNIST's digits) as one [H*W] 0/1 mask. */
+function objectMask(data: MixtureDataset, i: number): Uint8Array {
+  const hw = data.height * data.width;
+  const u = new Uint8Array(hw);
+  for (let s = 0; s < data.slots; s++) for (let p = 0; p < hw; p++) u[p]! |= data.masks[(i * data.slots + s) * hw + p]!;
+  return u;
+}
+
+/** One method on the whole batch, scored. */
+async function scoreMethod(model: gb.nn.Module, m: MethodSpec, input: gb.Tensor, predicted: number[], data: ImageDataset, opts: EvaluateOptions): Promise<MethodResult> {
+  const n = predicted.length;
+  const [h, w] = [input.shape[2]!, input.shape[3]!];
+  const method = m.create(model, { layer: opts.layer ?? defaultCamLayer(model), background: input });
+  const started = performance.now();
+  // a few images at a time: methods batch their samples internally (SmoothGrad's noisy copies,
+  // IG's path points), so memory grows with images x samples
+  const chunk = opts.imagesPerCall ?? 8;
+  const parts: gb.Tensor[] = [];
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const x = gb.slice(input, 0, { start, end });
+    parts.push(await method.attribute(x, { target: predicted.slice(start, end) }));
+    x.dispose();
+  }
+  const attribution = parts.length === 1 ? parts[0]! : gb.tidy(() => gb.cat(parts, 0));
+  if (parts.length > 1) parts.forEach((p) => p.dispose());
+  const secondsPerImage = (performance.now() - started) / 1000 / n;
+  try {
+    const curves = await deletionInsertion(model, input, attribution, predicted, opts);
+    const maps = await mapScores(attribution);
+    const r: MethodResult = {
+      method: m.name,
+      catalogue: m.catalogue,
+      secondsPerImage,
+      deletionAuc: average(n, (i) => curves[i]!.deletionAuc),
+      insertionAuc: average(n, (i) => curves[i]!.insertionAuc),
+      deletion: curves[0]!.deletion.map((_, k) => average(n, (i) => curves[i]!.deletion[k]!)),
+      insertion: curves[0]!.insertion.map((_, k) => average(n, (i) => curves[i]!.insertion[k]!)),
+      maps,
+    };
+    const mixture = data as Partial<MixtureDataset>;
+    if (mixture.masks?.length) {
+      r.pointingGame = average(n, (i) => pointingHit(maps[i]!, objectMask(data as MixtureDataset, i), h, w));
+      r.energyInMask = average(n, (i) => energyInMask(maps[i]!, objectMask(data as MixtureDataset, i)));
+    }
+    const reference = COMPLETENESS_REFERENCE[m.name];
+    if (reference) {
+      const ref = reference(input);
+      const errors = await completenessError(model, input, attribution, predicted, ref);
+      if ('baseline' in ref) ref.baseline.dispose();
+      r.completenessError = average(n, (i) => errors[i]!);
+    }
+    return r;
+  } finally {
+    attribution.dispose();
+  }
+}
+
+/** Every method in `methods` on the first `n` validation images of the model's data set, explaining the predicted class. */
+export async function evaluateMethods(loaded: LoadedModel, methods: readonly MethodSpec[], n: number, opts: EvaluateOptions = {}): Promise<Evaluation> {
+  const log = opts.log ?? ((s: string) => console.error(s));
   const spec = datasetSpec(loaded.dataset);
   const data = await spec.load('validation', n, { masks: true });
   const [c, h, w] = [data.channels, data.height, data.width];
   const channelOf = (i: number) => Math.min(Math.floor(i / (h * w)) % c, spec.mean.length - 1);
-  const pixels = Float32Array.from(data.images.subarray(0, n * c * h * w), (v, i) => (v / 255 - spec.mean[channelOf(i)]!) / spec.std[channelOf(i)]!);
-  const input = gb.tensor(pixels, [n, c, h, w]);
+  const input = gb.tensor(Float32Array.from(data.images.subarray(0, n * c * h * w), (v, i) => (v / 255 - spec.mean[channelOf(i)]!) / spec.std[channelOf(i)]!), [n, c, h, w]);
   const predicted = Array.from(await gb.tidy(() => gb.noGrad(() => gb.argmax(loaded.model.forward(input), { dim: 1 }))).toArray());
-  const masks = (data as Partial<MixtureDataset>).masks;
-  const slots = (data as Partial<MixtureDataset>).slots ?? 0;
-  const ctx = { layer: layer ?? defaultCamLayer(loaded.model), background: input };
   const results: MethodResult[] = [];
   for (const m of methods) {
-    const started = performance.now();
     try {
-      const attribution = await m.create(loaded.model, ctx).attribute(input, { target: predicted });
-      const seconds = (performance.now() - started) / 1000 / n;
-      const curves = await deletionInsertion(loaded.model, input, attribution, predicted);
-      const maps = await mapScores(attribution);
-      attribution.dispose();
-      const mean = (f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i)).reduce((a, b) => a + b, 0) / n;
-      const r: MethodResult = {
-        method: m.name,
-        catalogue: m.catalogue,
-        secondsPerImage: seconds,
-        deletionAuc: mean((i) => curves[i]!.deletionAuc),
-        insertionAuc: mean((i) => curves[i]!.insertionAuc),
-        deletion: curves[0]!.deletion.map((_, k) => mean((i) => curves[i]!.deletion[k]!)),
-        insertion: curves[0]!.insertion.map((_, k) => mean((i) => curves[i]!.insertion[k]!)),
-        maps,
-      };
-      if (masks && masks.length) {
-        const union = (i: number) => {
-          const u = new Uint8Array(h * w);
-          for (let s = 0; s < slots; s++) for (let p = 0; p < h * w; p++) u[p]! |= masks[(i * slots + s) * h * w + p]!;
-          return u;
-        };
-        r.pointingGame = mean((i) => pointingHit(maps[i]!, union(i), h, w));
-        r.energyInMask = mean((i) => energyInMask(maps[i]!, union(i)));
-      }
+      const r = await scoreMethod(loaded.model, m, input, predicted, data, opts);
       results.push(r);
-      log(`  ${m.name.padEnd(24)} deletion AUC ${r.deletionAuc.toFixed(3)}  insertion AUC ${r.insertionAuc.toFixed(3)}${r.pointingGame === undefined ? '' : `  pointing ${r.pointingGame.toFixed(2)}  energy ${r.energyInMask!.toFixed(2)}`}  ${r.secondsPerImage.toFixed(2)} s/image`);
+      const extra = [r.pointingGame === undefined ? '' : `pointing ${r.pointingGame.toFixed(2)}  energy ${r.energyInMask!.toFixed(2)}`, r.completenessError === undefined ? '' : `completeness error ${r.completenessError.toFixed(4)}`];
+      log(`  ${m.name.padEnd(24)} deletion AUC ${r.deletionAuc.toFixed(3)}  insertion AUC ${r.insertionAuc.toFixed(3)}  ${extra.filter(Boolean).join('  ')}  ${r.secondsPerImage.toFixed(2)} s/image`);
     } catch (e) {
+      // one broken method must not cost the whole table: it is reported in its row
       results.push({ method: m.name, catalogue: m.catalogue, secondsPerImage: NaN, deletionAuc: NaN, insertionAuc: NaN, deletion: [], insertion: [], maps: [], error: (e as Error).message });
       log(`  ${m.name.padEnd(24)} failed: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  return { images: data, input, predicted, labels: Array.from(data.labels.subarray(0, n)), results, mean: spec.mean, std: spec.std };
-}
-
-function fmt(v: number | undefined, digits = 3): string {
-  return v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits);
-}
-
-export function evaluationTable(ev: Evaluation): string[][] {
-  return ev.results.map((r) => [r.method, r.catalogue, fmt(r.deletionAuc), fmt(r.insertionAuc), fmt(r.pointingGame, 2), fmt(r.energyInMask, 2), fmt(r.secondsPerImage, 2), r.error ? `failed: ${r.error.split('\n')[0]}` : '']);
-}
-export const TABLE_HEADER = ['method', 'catalogue', 'deletion AUC (lower is better)', 'insertion AUC (higher is better)', 'pointing game', 'energy in mask', 's / image', 'note'];
-
-/** Writes the table, curves, maps and the HTML report of an evaluation into `out`. */
-export function writeEvaluation(ev: Evaluation, out: string, title: string): void {
-  mkdirSync(out, { recursive: true });
-  const rows = evaluationTable(ev);
-  const md = [`| ${TABLE_HEADER.join(' | ')} |`, `|${TABLE_HEADER.map(() => ' --- ').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-  writeJson(join(out, 'evaluation.json'), { title, images: ev.predicted.length, predicted: ev.predicted, labels: ev.labels, results: ev.results.map(({ maps: _maps, ...r }) => r) });
-  writeFileSync(join(out, 'evaluation.md'), `# ${title}\n\n${md}\n`);
-  const ok = ev.results.filter((r) => !r.error);
-  const curves = (key: 'deletion' | 'insertion') =>
-    linePlot(
-      ok.map((r) => ({ name: r.method, x: r[key].map((_, k) => k / (r[key].length - 1)), y: r[key] })),
-      { title: `${key} curves (mean over ${ev.predicted.length} images)`, xLabel: `fraction of pixels ${key === 'deletion' ? 'removed' : 'revealed'}`, yLabel: 'probability of the predicted class', width: 560, height: 380, yRange: [0, 1] },
-    );
-  const del = curves('deletion');
-  const ins = curves('insertion');
-  writePng(join(out, 'deletion.png'), del);
-  writePng(join(out, 'insertion.png'), ins);
-  const [c, h, w] = [ev.input.shape[1]!, ev.input.shape[2]!, ev.input.shape[3]!];
-  const scale = Math.max(1, Math.round(84 / h));
-  const tiles = [];
-  for (let i = 0; i < ev.predicted.length; i++) {
-    const image = chwToImage(ev.images.images.subarray(i * c * h * w, (i + 1) * c * h * w), c, h, w, { range: [0, 255] });
-    tiles.push(upscale(image, scale));
-    for (const r of ok) tiles.push(upscale(attributionToImage(r.maps[i]!, w, h, { mode: 'absolute' }), scale));
-  }
-  const grid = makeGrid(tiles, { cols: ok.length + 1, colTitles: ['input', ...ok.map((r) => r.method)], rowTitles: ev.predicted.map((p, i) => `pred ${ev.images.classes[p] ?? p} / true ${ev.images.classes[ev.labels[i]!] ?? ev.labels[i]}`) });
-  writePng(join(out, 'maps.png'), grid);
-  const report = new HtmlReport(title)
-    .paragraph(`Every registered method on the same ${ev.predicted.length} validation images, explaining the predicted class; maps shown as |attribution| (per-map 99th-percentile scaling).`)
-    .section('Evaluation')
-    .table([TABLE_HEADER, ...rows])
-    .figures([
-      { png: del, caption: 'deletion: probability as the most important pixels are removed (lower is better)' },
-      { png: ins, caption: 'insertion: probability as they are revealed on a blurred copy (higher is better)' },
-    ])
-    .section('Maps')
-    .image(grid, { caption: 'rows: images; columns: the input, then one map per method' });
-  writeHtml(join(out, 'report.html'), report.render());
+  return { images: data, input, predicted, labels: Array.from(data.labels.subarray(0, n)), results, substitute: opts.substitute ?? 'blur' };
 }
 
 export async function evaluateCommand(args: ParsedArgs): Promise<void> {
   const o = args.options;
-  const modelPath = stringOption(o, 'model', '');
+  const str = (name: string) => (o[name] === undefined ? undefined : stringOption(o, name, ''));
+  const modelPath = str('model');
   if (!modelPath) throw new UsageError('evaluate needs --model <run folder> (or a .safetensors file with --arch and --dataset)');
-  const loaded = await loadTrained(modelPath, o.arch === undefined ? undefined : stringOption(o, 'arch', ''), o.dataset === undefined ? undefined : stringOption(o, 'dataset', ''));
-  const wanted = stringOption(o, 'methods', 'all');
-  const methods = wanted === 'all' ? allMethods() : wanted.split(',').map((name) => allMethods().find((m) => m.name === name) ?? (() => { throw new UsageError(`unknown method '${name}'; known: ${allMethods().map((m) => m.name).join(', ')}`); })());
+  const loaded = await loadTrained(modelPath, str('arch'), str('dataset'));
+  const methods = methodsByName(stringOption(o, 'methods', 'all'));
   const n = numberOption(o, 'n', 16);
+  const substitute = stringOption(o, 'substitute', 'blur');
+  if (substitute !== 'blur' && substitute !== 'mean' && substitute !== 'zero') throw new UsageError(`--substitute must be blur, mean or zero, got '${substitute}'`);
   const out = stringOption(o, 'out', join('runs', `evaluate-${loaded.arch}-${loaded.dataset}`));
   const started = performance.now();
   console.error(`evaluating ${methods.length} methods on ${n} ${loaded.dataset} images with ${loaded.arch}`);
-  const ev = await evaluateMethods(loaded, methods, n, o.layer === undefined ? undefined : stringOption(o, 'layer', ''));
-  writeEvaluation(ev, out, `glassbox evaluate: ${loaded.arch} on ${loaded.dataset}`);
-  console.log(`evaluated ${methods.length} methods on ${n} images in ${((performance.now() - started) / 1000).toFixed(0)} s; table in ${join(out, 'evaluation.md')}, report ${join(out, 'report.html')}`);
+  const ev = await evaluateMethods(loaded, methods, n, { layer: str('layer'), substitute, steps: numberOption(o, 'steps', 32) });
+  const seconds = (performance.now() - started) / 1000;
+  writeEvaluation(ev, out, `glassbox evaluate: ${loaded.arch} on ${loaded.dataset}`, { seconds, command: `glassbox evaluate ${process.argv.slice(3).join(' ')}` });
+  console.log(`evaluated ${methods.length} methods on ${n} images in ${seconds.toFixed(0)} s; table in ${join(out, 'evaluation.md')}, report ${join(out, 'report.html')}`);
 }

@@ -3,11 +3,15 @@
  * minutes on 2 CPU cores), then explain its predictions on test images with every registered
  * method and score them, writing runs/main/report.html (with the PNGs and JSON beside it).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readPng } from '../viz/node.ts';
 import { allMethods } from '../xai/registry.ts';
 import { parseArgs, stringOption, numberOption, type ParsedArgs } from './args.ts';
 import { train, TRAIN_OPTIONS } from './train.ts';
-import { evaluateMethods, loadTrained, writeEvaluation } from './evaluate.ts';
+import { evaluateMethods } from './evaluate.ts';
+import { loadTrained } from './explain-setup.ts';
+import { writeEvaluation } from './report.ts';
 
 export const MAIN_OPTIONS = ['out', 'train-images', 'epochs', 'n'];
 
@@ -25,6 +29,17 @@ export async function mainJob(args: ParsedArgs): Promise<void> {
   const n = numberOption(args.options, 'n', 4);
   console.error(`explaining ${n} test images with ${allMethods().length} methods`);
   const ev = await evaluateMethods(loaded, allMethods(), n);
-  writeEvaluation(ev, out, 'glassbox: LeNet-5 on MNIST, explained by every method');
-  console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s: open ${join(out, 'report.html')}`);
+  const seconds = (performance.now() - started) / 1000;
+  const history = (JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')) as { epochs: Array<{ valAccuracy?: number }> }).epochs;
+  const accuracy = history[history.length - 1]?.valAccuracy ?? NaN;
+  writeEvaluation(ev, out, 'glassbox: LeNet-5 on MNIST, explained by every method', {
+    seconds,
+    command: 'glassbox main',
+    intro: [
+      `LeNet-5 trained here from scratch (${modelDir}) reaches ${(100 * accuracy).toFixed(1)}% on 2,000 MNIST test images after ${history.length} epochs. ` +
+        'Every registered explanation method then explains its prediction on the first test images, and every map is scored the same way.',
+    ],
+    figures: [{ png: readPng(join(modelDir, 'curves.png')), caption: 'training: loss and accuracy per epoch' }],
+  });
+  console.log(`done in ${seconds.toFixed(0)} s: open ${join(out, 'report.html')}`);
 }

@@ -2,6 +2,8 @@
 import { demo } from './demo.ts';
 import { evalCommand, EVAL_OPTIONS, train, TRAIN_OPTIONS } from './train.ts';
 import { evaluateCommand, EVALUATE_OPTIONS } from './evaluate.ts';
+import { explainCommand, EXPLAIN_OPTIONS } from './explain.ts';
+import { sanityCommand, SANITY_OPTIONS } from './sanity.ts';
 import { mainJob, MAIN_OPTIONS } from './main-job.ts';
 import { MODEL_ZOO } from '../nn/models/zoo.ts';
 import { DATASETS } from '../train/datasets.ts';
@@ -12,6 +14,8 @@ const COMMANDS: Record<string, { summary: string; options: string[]; run: (args:
   demo: { summary: 'fit an MLP on MNIST and print the loss falling (the engine end to end)', options: ['train-images', 'batch-size'], run: demo },
   train: { summary: 'train a model: --model <name> --dataset <name> [--epochs --batch-size --lr --optimizer sgd|adam|adamw --schedule none|step|cosine|onecycle --seed --out --limit --resume <dir>]', options: TRAIN_OPTIONS, run: train },
   evaluate: { summary: 'score every explanation method on the same images: --model <run folder> [--methods all|a,b --n 16 --out <dir> --layer <path>]', options: EVALUATE_OPTIONS, run: evaluateCommand },
+  explain: { summary: 'explain one image: --model <run folder> (--image file.png | --index i) [--method saliency|gradcam|ig|...|all --target k --out <dir> --layer <path>]', options: EXPLAIN_OPTIONS, run: explainCommand },
+  sanity: { summary: 'Adebayo sanity checks: --model <run folder> [--random-labels <run folder> --methods a,b --n 16 --out <dir>]', options: SANITY_OPTIONS, run: sanityCommand },
   eval: { summary: 'accuracy of a trained run: --model <run folder> [--dataset <name> --limit]', options: EVAL_OPTIONS, run: evalCommand },
 };
 

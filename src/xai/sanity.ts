@@ -19,6 +19,8 @@ import type { MethodContext, MethodSpec } from './registry.ts';
 import { withSeed } from './baselines.ts';
 import { mapScores } from './metrics.ts';
 import { mapSimilarity, type MapSimilarity } from './similarity.ts';
+import { linePlot } from '../viz/plot.ts';
+import type { RGBAImage } from '../viz/image.ts';
 
 /** Layers that own parameters, by path, in forward (definition) order: 'features.0', ..., 'classifier.5'. */
 export function parameterLayers(model: Module): string[] {
@@ -139,4 +141,25 @@ export async function compareModels(
   const a = await methodMaps(trained, methods, input, targets, ctx);
   const b = await methodMaps(other, methods, input, targets, ctx);
   return Object.fromEntries(methods.map((m) => [m.name, meanSimilarity(a.get(m.name)!, b.get(m.name)!, h, w)]));
+}
+
+/**
+ * Adebayo et al.'s figure for one method: every similarity measure against the randomisation step
+ * (step 0 is the trained model, similarity 1 by definition; step k has the top k layers randomised).
+ */
+export function randomizationPlot(result: RandomizationResult, method: string): RGBAImage {
+  const steps = result.similarity[method];
+  if (!steps) throw new Error(`glassbox.xai.sanity: no result for method '${method}'; have ${Object.keys(result.similarity).join(', ')}`);
+  const measures: Array<[keyof MapSimilarity, string]> = [['spearmanAbs', 'Spearman (abs)'], ['spearman', 'Spearman'], ['ssim', 'SSIM'], ['hog', 'HOG']];
+  return linePlot(
+    measures.map(([key, name]) => ({ name, y: [1, ...steps.map((s) => s[key])] })),
+    {
+      title: `${method}: ${result.mode} randomisation`,
+      xLabel: result.mode === 'cascading' ? 'layers randomised, from the logits down' : 'the one layer randomised (1 = logits)',
+      yLabel: 'similarity to the trained model',
+      yRange: [-0.5, 1],
+      width: 560,
+      height: 360,
+    },
+  );
 }

@@ -50,14 +50,15 @@ export class SquaredNormShift extends Module {
 /**
  * g(x) = scale * linear(mean over positions of tanh(conv3x3(x))): a small random conv net, its
  * weights drawn with the engine's default init from `seed`. Its gradient is an arbitrary-looking
- * picture that has nothing to do with the classifier.
+ * picture that has nothing to do with the classifier. The spatial mean divides its per-pixel
+ * gradient by H*W, hence the large default scale (grad g then about as large as a LeNet logit's).
  */
 export class RandomConvShift extends Module {
   conv: Conv2d;
   fc: Linear;
   constructor(
     channels: number,
-    readonly scale = 10,
+    readonly scale = 1000,
     seed = 0,
     hidden = 8,
   ) {

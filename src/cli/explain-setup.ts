@@ -1,0 +1,59 @@
+/**
+ * What the explain, evaluate and main commands share: a trained model from a run folder (or a
+ * weights file), explanation methods by name, and the default layer of CAM-style methods.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as gb from '../index.ts';
+import { modelEntry } from '../nn/models/zoo.ts';
+import { loadModel } from '../nn/safetensors-file.ts';
+import { datasetSpec } from '../train/datasets.ts';
+import { allMethods, type MethodSpec } from '../xai/registry.ts';
+import { UsageError } from './args.ts';
+
+export interface LoadedModel {
+  model: gb.nn.Module;
+  arch: string;
+  dataset: string;
+}
+
+/** A model from a `glassbox train` run folder, or a .safetensors file with --arch and --dataset. */
+export async function loadTrained(path: string, arch?: string, datasetName?: string): Promise<LoadedModel> {
+  let weights = path;
+  if (existsSync(join(path, 'checkpoint.json'))) {
+    const ckpt = JSON.parse(readFileSync(join(path, 'checkpoint.json'), 'utf8')) as { config: { model: string; dataset: string } };
+    arch ??= ckpt.config.model;
+    datasetName ??= ckpt.config.dataset;
+    weights = join(path, 'model.safetensors');
+  }
+  if (!arch || !datasetName) throw new UsageError(`--model ${path} is not a run folder of glassbox train; give a .safetensors file with --arch <model> and --dataset <name>`);
+  const data = datasetSpec(datasetName);
+  const probe = await data.load('validation', 1);
+  const model = modelEntry(arch).build({ channels: probe.channels, height: probe.height, width: probe.width, classes: probe.classes.length });
+  await loadModel(weights, model);
+  model.eval();
+  return { model, arch, dataset: datasetName };
+}
+
+/** The last ReLU of the model's conv features (the usual CAM / Grad-CAM layer). */
+export function defaultCamLayer(model: gb.nn.Module): string {
+  const modules = model.namedModules();
+  const convIndex = modules.map(([, m]) => m instanceof gb.nn.Conv2d).lastIndexOf(true);
+  if (convIndex < 0) throw new Error('glassbox: the model has no Conv2d layer for CAM-style methods; pass --layer');
+  const after = modules.slice(convIndex + 1).find(([, m]) => m instanceof gb.nn.ReLU);
+  return (after ?? modules[convIndex]!)[0];
+}
+
+/** Short names people type, for the registry's names. */
+const ALIASES: Record<string, string> = { gradcam: 'grad-cam', 'gradcam++': 'grad-cam++', ig: 'integrated-gradients', gradient: 'saliency', guided: 'guided-backprop', shap: 'kernel-shap' };
+
+/** Methods named in a comma-separated list ('all' for every registered one), by name or alias. */
+export function methodsByName(list: string): MethodSpec[] {
+  if (list === 'all') return [...allMethods()];
+  return list.split(',').map((typed) => {
+    const name = ALIASES[typed] ?? typed;
+    const found = allMethods().find((m) => m.name === name);
+    if (!found) throw new UsageError(`unknown method '${typed}'; known: ${allMethods().map((m) => m.name).join(', ')} (aliases: ${Object.keys(ALIASES).join(', ')})`);
+    return found;
+  });
+}
