@@ -1,6 +1,6 @@
 /** Node helpers: a Module's weights to and from a .safetensors file on disk. */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../datasets/io.ts';
 import type { Module } from './module.ts';
 import { loadSafetensors, saveSafetensors, type LoadSafetensorsOptions, type LoadSafetensorsResult } from './safetensors.ts';
 
@@ -9,15 +9,7 @@ import { loadSafetensors, saveSafetensors, type LoadSafetensorsOptions, type Loa
  * over `path`, so a crash mid-write never leaves a half-written file under the real name.
  */
 export async function saveModel(path: string, module: Module, opts: { metadata?: Record<string, string> } = {}): Promise<void> {
-  const bytes = await saveSafetensors(module, opts);
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(path, await saveSafetensors(module, opts));
 }
 
 /** Reads a .safetensors file into `module` (see loadSafetensors for `strict` and `from`). */

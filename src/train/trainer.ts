@@ -45,11 +45,35 @@ export interface FitOptions {
 
 export class TrainingDivergedError extends Error {}
 
-/** Running sums kept on the GPU: replaces `acc` by acc + value, releasing the old one. */
-function accumulate(acc: Tensor, value: Tensor): Tensor {
-  const next = keep(noGrad(() => add(acc, value)));
-  acc.dispose();
-  return next;
+/** The loss (times the batch size) and the number of correct predictions of one batch, as tensors. */
+function batchStats(logits: Tensor, y: Tensor, loss: Tensor): { loss: Tensor; hits: Tensor } {
+  return noGrad(() => ({ loss: mul(loss.detach(), y.size), hits: sum(eq(argmax(logits, { dim: 1 }), y)) }));
+}
+
+/** Loss and accuracy summed on the GPU over batches, read back only when asked. */
+class RunningTotals {
+  private lossSum = keep(zeros([]));
+  private correct = keep(zeros([]));
+  n = 0;
+
+  add(stats: { loss: Tensor; hits: Tensor }, count: number): void {
+    const next = noGrad(() => ({ loss: keep(add(this.lossSum, stats.loss)), hits: keep(add(this.correct, stats.hits)) }));
+    this.lossSum.dispose();
+    this.correct.dispose();
+    stats.loss.dispose();
+    stats.hits.dispose();
+    [this.lossSum, this.correct] = [next.loss, next.hits];
+    this.n += count;
+  }
+
+  async means(): Promise<{ loss: number; accuracy: number }> {
+    return { loss: (await this.lossSum.item()) / this.n, accuracy: (await this.correct.item()) / this.n };
+  }
+
+  dispose(): void {
+    this.lossSum.dispose();
+    this.correct.dispose();
+  }
 }
 
 export async function fit(model: Module, opts: FitOptions): Promise<EpochRecord[]> {
@@ -58,9 +82,7 @@ export async function fit(model: Module, opts: FitOptions): Promise<EpochRecord[
   for (let epoch = opts.startEpoch ?? 0; epoch < opts.epochs; epoch++) {
     model.train();
     const progress = new Progress({ label: `${opts.label ?? 'train'} epoch ${epoch + 1}/${opts.epochs}`, total: opts.train.n, unit: 'img' });
-    let lossSum = keep(zeros([]));
-    let correct = keep(zeros([]));
-    let seen = 0;
+    const totals = new RunningTotals();
     let step = 0;
     for (const batch of opts.train.batches(epoch)) {
       const count = batch.y.size;
@@ -70,30 +92,25 @@ export async function fit(model: Module, opts: FitOptions): Promise<EpochRecord[
         const loss = opts.loss(logits, batch.y);
         loss.backward();
         opts.optimizer.step();
-        return noGrad(() => ({ loss: mul(loss.detach(), count), hits: sum(eq(argmax(logits, { dim: 1 }), batch.y)) }));
+        return batchStats(logits, batch.y, loss);
       });
       opts.afterStep?.();
-      lossSum = accumulate(lossSum, stepStats.loss);
-      correct = accumulate(correct, stepStats.hits);
-      stepStats.loss.dispose();
-      stepStats.hits.dispose();
+      totals.add(stepStats, count);
       batch.x.dispose();
       batch.y.dispose();
-      seen += count;
       if (++step % logEvery === 0) {
-        const meanLoss = (await lossSum.item()) / seen;
-        if (!Number.isFinite(meanLoss))
+        const running = await totals.means();
+        if (!Number.isFinite(running.loss))
           throw new TrainingDivergedError(
-            `training diverged: the loss became ${meanLoss} in epoch ${epoch + 1} by step ${step} (learning rate ${opts.optimizer.lr}). ` +
+            `training diverged: the loss became ${running.loss} in epoch ${epoch + 1} by step ${step} (learning rate ${opts.optimizer.lr}). ` +
               'Lower the learning rate, or find the op that produced it with setAnomalyDetection(true) (CLI: --detect-anomaly).',
           );
-        progress.update(seen, { loss: meanLoss, acc: (await correct.item()) / seen });
+        progress.update(totals.n, { loss: running.loss, acc: running.accuracy });
       }
     }
-    const trainLoss = (await lossSum.item()) / seen;
-    const trainAccuracy = (await correct.item()) / seen;
-    lossSum.dispose();
-    correct.dispose();
+    const { loss: trainLoss, accuracy: trainAccuracy } = await totals.means();
+    const seen = totals.n;
+    totals.dispose();
     if (!Number.isFinite(trainLoss))
       throw new TrainingDivergedError(`training diverged: the loss became ${trainLoss} in epoch ${epoch + 1} (learning rate ${opts.optimizer.lr}); lower the learning rate.`);
     const seconds = progress.elapsedSeconds;
@@ -115,28 +132,20 @@ export async function fit(model: Module, opts: FitOptions): Promise<EpochRecord[
 export async function evaluate(model: Module, loader: DataLoader, loss: LossFn): Promise<{ loss: number; accuracy: number; n: number }> {
   const wasTraining = model.training;
   model.eval();
-  let lossSum = keep(zeros([]));
-  let correct = keep(zeros([]));
-  let n = 0;
+  const totals = new RunningTotals();
   for (const batch of loader.batches(0)) {
-    const count = batch.y.size;
     const stats = tidy(() =>
       noGrad(() => {
         const logits = model.forward(batch.x);
-        return { loss: mul(loss(logits, batch.y), count), hits: sum(eq(argmax(logits, { dim: 1 }), batch.y)) };
+        return batchStats(logits, batch.y, loss(logits, batch.y));
       }),
     );
-    lossSum = accumulate(lossSum, stats.loss);
-    correct = accumulate(correct, stats.hits);
-    stats.loss.dispose();
-    stats.hits.dispose();
+    totals.add(stats, batch.y.size);
     batch.x.dispose();
     batch.y.dispose();
-    n += count;
   }
-  const result = { loss: (await lossSum.item()) / n, accuracy: (await correct.item()) / n, n };
-  lossSum.dispose();
-  correct.dispose();
+  const result = { ...(await totals.means()), n: totals.n };
+  totals.dispose();
   model.train(wasTraining);
   return result;
 }
