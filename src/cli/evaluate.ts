@@ -139,8 +139,14 @@ export async function evaluateMethods(loaded: LoadedModel, methods: readonly Met
     try {
       const r = await scoreMethod(loaded.model, m, input, predicted, data, opts);
       results.push(r);
-      const extra = [r.pointingGame === undefined ? '' : `pointing ${r.pointingGame.toFixed(2)}  energy ${r.energyInMask!.toFixed(2)}`, r.completenessError === undefined ? '' : `completeness error ${r.completenessError.toFixed(4)}`];
-      log(`  ${m.name.padEnd(24)} deletion AUC ${r.deletionAuc.toFixed(3)}  insertion AUC ${r.insertionAuc.toFixed(3)}  ${extra.filter(Boolean).join('  ')}  ${r.secondsPerImage.toFixed(2)} s/image`);
+      const scores = [
+        `deletion AUC ${r.deletionAuc.toFixed(3)}`,
+        `insertion AUC ${r.insertionAuc.toFixed(3)}`,
+        r.pointingGame === undefined ? '' : `pointing ${r.pointingGame.toFixed(2)}  energy ${r.energyInMask!.toFixed(2)}`,
+        r.completenessError === undefined ? '' : `completeness error ${r.completenessError.toFixed(4)}`,
+        `${r.secondsPerImage.toFixed(3)} s/image`,
+      ];
+      log(`  ${m.name.padEnd(24)} ${scores.filter(Boolean).join('  ')}`);
     } catch (e) {
       // one broken method must not cost the whole table: it is reported in its row
       results.push({ method: m.name, catalogue: m.catalogue, secondsPerImage: NaN, deletionAuc: NaN, insertionAuc: NaN, deletion: [], insertion: [], maps: [], error: (e as Error).message });

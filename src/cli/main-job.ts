@@ -1,16 +1,18 @@
 /**
  * `glassbox main`, the README's first command: train LeNet-5 on part of MNIST (a couple of
  * minutes on 2 CPU cores), then explain its predictions on test images with every registered
- * method and score them, writing runs/main/report.html (with the PNGs and JSON beside it).
+ * method and score them, run the sanity checks (cascading randomisation) on three of them, and
+ * write runs/main/report.html (with the PNGs and JSON beside it).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPng } from '../viz/node.ts';
-import { allMethods } from '../xai/registry.ts';
+import { allMethods, methodSpec } from '../xai/registry.ts';
+import { modelRandomization, randomizationPlot } from '../xai/sanity.ts';
 import { parseArgs, stringOption, numberOption, type ParsedArgs } from './args.ts';
 import { train, TRAIN_OPTIONS } from './train.ts';
 import { evaluateMethods } from './evaluate.ts';
-import { loadTrained } from './explain-setup.ts';
+import { defaultCamLayer, loadTrained } from './explain-setup.ts';
 import { writeEvaluation } from './report.ts';
 
 export const MAIN_OPTIONS = ['out', 'train-images', 'epochs', 'n'];
@@ -29,6 +31,9 @@ export async function mainJob(args: ParsedArgs): Promise<void> {
   const n = numberOption(args.options, 'n', 4);
   console.error(`explaining ${n} test images with ${allMethods().length} methods`);
   const ev = await evaluateMethods(loaded, allMethods(), n);
+  // Adebayo et al.'s cascading randomisation on the same images: which maps notice that the classifier is gone?
+  const sanityMethods = ['saliency', 'grad-cam', 'guided-backprop'].map(methodSpec);
+  const sanity = await modelRandomization(loaded.model, sanityMethods, ev.input, ev.labels, { layer: defaultCamLayer(loaded.model) });
   const seconds = (performance.now() - started) / 1000;
   const history = (JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')) as { epochs: Array<{ valAccuracy?: number }> }).epochs;
   const accuracy = history[history.length - 1]?.valAccuracy ?? NaN;
@@ -40,6 +45,15 @@ export async function mainJob(args: ParsedArgs): Promise<void> {
         'Every registered explanation method then explains its prediction on the first test images, and every map is scored the same way.',
     ],
     figures: [{ png: readPng(join(modelDir, 'curves.png')), caption: 'training: loss and accuracy per epoch' }],
+    sections: [
+      {
+        title: 'Sanity checks',
+        text:
+          `Cascading randomisation (Adebayo et al. 2018): the layers are re-initialised one by one from the logits down (${sanity.layers.join(', ')}), ` +
+          "and each method's maps are compared with those of the trained model. A map that explains the model should change; guided backprop's barely does.",
+        figures: sanityMethods.map((m) => ({ png: randomizationPlot(sanity, m.name), caption: m.name })),
+      },
+    ],
   });
   console.log(`done in ${seconds.toFixed(0)} s: open ${join(out, 'report.html')}`);
 }

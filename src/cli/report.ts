@@ -71,6 +71,8 @@ export interface ReportExtras {
   /** Paragraphs and figures shown before the evaluation (e.g. the training run). */
   intro?: readonly string[];
   figures?: readonly FigureItem[];
+  /** Further sections after the evaluation (e.g. the sanity checks). */
+  sections?: ReadonlyArray<{ title: string; text: string; figures: readonly FigureItem[] }>;
 }
 
 /** Writes evaluation.md, evaluation.json, deletion.png, insertion.png, maps.png and report.html into `out`. */
@@ -99,6 +101,7 @@ export function writeEvaluation(ev: Evaluation, out: string, title: string, extr
       { png: deletion, caption: 'deletion curves' },
       { png: insertion, caption: 'insertion curves' },
     ]);
+  for (const extra of extras.sections ?? []) report.section(extra.title).paragraph(extra.text).figures(extra.figures);
   if (extras.command) report.pre(extras.command);
   writeHtml(join(out, 'report.html'), report.render());
 }

@@ -22,14 +22,12 @@ import { mapSimilarity, type MapSimilarity } from './similarity.ts';
 import { linePlot } from '../viz/plot.ts';
 import type { RGBAImage } from '../viz/image.ts';
 
+/** The layer path of a parameter name: 'features.0.weight' -> 'features.0'. */
+const layerOf = (parameter: string) => parameter.slice(0, parameter.lastIndexOf('.'));
+
 /** Layers that own parameters, by path, in forward (definition) order: 'features.0', ..., 'classifier.5'. */
 export function parameterLayers(model: Module): string[] {
-  const layers: string[] = [];
-  for (const [name] of model.namedParameters()) {
-    const layer = name.slice(0, name.lastIndexOf('.'));
-    if (!layers.includes(layer)) layers.push(layer);
-  }
-  return layers;
+  return [...new Set(model.namedParameters().map(([name]) => layerOf(name)))];
 }
 
 /**
@@ -37,7 +35,7 @@ export function parameterLayers(model: Module): string[] {
  * a function that puts the trained values back.
  */
 export function randomizeLayer(model: Module, layer: string, seed: number): () => void {
-  const params = model.namedParameters().filter(([name]) => name.slice(0, name.lastIndexOf('.')) === layer);
+  const params = model.namedParameters().filter(([name]) => layerOf(name) === layer);
   if (!params.length) throw new Error(`glassbox.xai.sanity: layer '${layer}' has no parameters; layers with parameters: ${parameterLayers(model).join(', ')}`);
   const weightFanIn = fanIn(params.find(([, p]) => p.rank >= 2)?.[1].shape ?? [1, 1]);
   const saved = noGrad(() => params.map(([, p]) => keep(mul(p, 1))));
