@@ -16,7 +16,7 @@ import { planMatmul } from '../src/kernels/wgsl/matmul.ts';
 import { glassboxPeer } from './peers/glassbox.ts';
 import { startPeers } from './peers/start.ts';
 import { randomData, relativeDifference } from './inputs.ts';
-import { fmt, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
+import { fmt, machine, markdownTable, repoRoot, runLines, textTable, writeJson, writeSection } from './report.ts';
 import { now, timePeers, type Peer, type PeerTiming, type TimingOptions } from './timing.ts';
 
 // --- options -------------------------------------------------------------------------------
@@ -219,12 +219,7 @@ if (!flag('no-write')) {
   const md = [
     '## Engine kernels (`bench/engine.ts`)',
     '',
-    `- date: ${date}`,
-    `- machine: ${info.cpu}, ${info.cores} cores${lavapipeThreads}; Node ${process.versions.node}`,
-    `- adapter: ${adapterText}; glassbox kernel target \`${kernelTarget()}\``,
-    `- tfjs: ${tfjsNote}`,
-    `- torch: ${torchNote}`,
-    `- command: \`${command}\` (${totalSeconds.toFixed(0)} s)`,
+    ...runLines({ date, machine: `${info.cpu}, ${info.cores} cores${lavapipeThreads}`, adapter: adapterText, target: kernelTarget(), tfjsNote, torchNote, command, seconds: totalSeconds }),
     '',
     markdownTable(head, table),
     ...(errors.length ? ['', ...errors.map((e) => `- error: ${e}`)] : []),

@@ -88,3 +88,15 @@ export function repoRoot(): string {
 /** A figure with about three significant digits ('-' when not finite). */
 export const fmt = (x: number): string =>
   !Number.isFinite(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toPrecision(2);
+
+/** The lines every results section starts with: when, where, against what, and how it was run. */
+export function runLines(r: { date: string; machine: string; adapter: string; target: string; tfjsNote: string; torchNote: string; command: string; seconds: number }): string[] {
+  return [
+    `- date: ${r.date}`,
+    `- machine: ${r.machine}; Node ${process.versions.node}`,
+    `- adapter: ${r.adapter}; glassbox kernel target \`${r.target}\``,
+    `- tfjs: ${r.tfjsNote}`,
+    `- torch: ${r.torchNote}`,
+    `- command: \`${r.command}\` (${r.seconds.toFixed(0)} s)`,
+  ];
+}

@@ -31,7 +31,7 @@ import { emptyStepCounters, glassboxPeer, glassboxTrainPeer, replay, type Captur
 import type { ConvPass } from './peers/tfjs.ts';
 import type { NetName } from './peers/tfjs_nets.ts';
 import { startPeers } from './peers/start.ts';
-import { fmt, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
+import { fmt, machine, markdownTable, repoRoot, runLines, textTable, writeJson, writeSection } from './report.ts';
 import { median, now, timePeers, type Peer, type PeerTiming, type TimingOptions } from './timing.ts';
 
 // --- options -------------------------------------------------------------------------------
@@ -371,12 +371,7 @@ if (!flag('no-write')) {
   const md = [
     '## Training and conv2d (`bench/training.ts`)',
     '',
-    `- date: ${date}`,
-    `- machine: ${info.cpu}, ${info.cores} cores${lavapipeThreads}; Node ${process.versions.node}`,
-    `- adapter: ${adapterText}; glassbox kernel target \`${kernelTarget()}\``,
-    `- tfjs: ${tfjsNote}`,
-    `- torch: ${torchNote}`,
-    `- command: \`${command}\` (${totalSeconds.toFixed(0)} s)`,
+    ...runLines({ date, machine: `${info.cpu}, ${info.cores} cores${lavapipeThreads}`, adapter: adapterText, target: kernelTarget(), tfjsNote, torchNote, command, seconds: totalSeconds }),
     `- step: batch ${BATCH}, zero grads + forward + softmax cross-entropy + backward + SGD (lr 0.01, momentum 0.9), train mode (dropout, batch statistics); ` +
       `one fixed **synthetic** batch (uniform [-1, 1) pixels, labels 0-9), not a data set; after ${WARMUP_STEPS.glassbox} warm-up steps ` +
       `(torch ${WARMUP_STEPS.torch}; tfjs 1 when that one took over ${TFJS_SLOW_WARMUP_STEP_SECONDS} s); a repetition runs R steps and waits once; figures are medians of the repetitions. ` +
