@@ -115,7 +115,7 @@ export async function train(args: ParsedArgs): Promise<void> {
   gb.manualSeed(config.seed);
   const entry = modelEntry(config.model);
   const model = entry.build({ channels: trainSet.channels, height: trainSet.height, width: trainSet.width, classes: trainSet.classes.length });
-  console.error(`${model.numParameters().toLocaleString('en')} parameters`);
+  console.error(gb.nn.summary(model, [1, trainSet.channels, trainSet.height, trainSet.width]).toString());
   const optimizer = makeOptimizer(config, model.parameters());
   const trainLoader = new DataLoader(trainSet, { batchSize: config.batchSize, shuffle: true, seed: config.seed, keepLast: false, mean: spec.mean, std: spec.std, augment: spec.augment });
   const valLoader = new DataLoader(valSet, { batchSize: 500, mean: spec.mean, std: spec.std });

@@ -4,3 +4,4 @@ export * from './layers.ts';
 export * from './conv-layers.ts';
 export * as init from './init.ts';
 export * from './safetensors.ts';
+export { summary, type ModelSummary, type SummaryRow } from './summary.ts';
