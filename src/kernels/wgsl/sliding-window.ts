@@ -45,40 +45,56 @@ export interface WindowLaunchSpec {
   xStrides?: readonly number[];
 }
 
-const PARAMS = `struct Params {
-  n: u32, C: u32, H: u32, W: u32, OH: u32, OW: u32, kh: u32, kw: u32,
-  sh: u32, sw: u32, ph: i32, pw: i32, dh: u32, dw: u32, includePad: u32,
-  xOff: u32, xs0: u32, xs1: u32, xs2: u32, xs3: u32,
-}`;
+// Only what changes between calls of the same layer stays in the uniforms: the number of
+// invocations (batch size) and the input's view. The window's geometry is baked into the source
+// as constants (below), so lavapipe's JIT divides by constants and unrolls the tap loops instead of
+// running a scalar integer division per lane and tap; a model has a handful of geometries, and
+// each source is generated once.
+const PARAMS = `struct Params { n: u32, xOff: u32, xs0: u32, xs1: u32, xs2: u32, xs3: u32 }`;
+
+function geometryConstants(w: Window2d, includePad: boolean): string {
+  const u = (name: string, v: number) => `const ${name} = ${v}u;`;
+  const i = (name: string, v: number) => `const ${name} = ${v}i;`;
+  return [
+    [u('C', w.C), u('H', w.H), u('W', w.W), u('OH', w.OH), u('OW', w.OW), u('KH', w.kh), u('KW', w.kw)].join(' '),
+    [u('SH', w.sh), u('SW', w.sw), i('PH', w.ph), i('PW', w.pw), u('DH', w.dh), u('DW', w.dw), `const INCLUDE_PAD = ${includePad};`].join(' '),
+  ].join('\n');
+}
 
 // PyTorch's avg-pool divisor: the window clipped to the padded input (count_include_pad) or to the input.
 const AVG_DIVISOR = `
 fn avg_divisor(oh: u32, ow: u32) -> f32 {
-  let hs = i32(oh * p.sh) - p.ph;
-  let ws = i32(ow * p.sw) - p.pw;
-  let he = min(hs + i32(p.kh), i32(p.H) + p.ph);
-  let we = min(ws + i32(p.kw), i32(p.W) + p.pw);
-  if (p.includePad == 1u) { return f32((he - hs) * (we - ws)); }
-  return f32((min(he, i32(p.H)) - max(hs, 0)) * (min(we, i32(p.W)) - max(ws, 0)));
+  let hs = i32(oh * SH) - PH;
+  let ws = i32(ow * SW) - PW;
+  let he = min(hs + i32(KH), i32(H) + PH);
+  let we = min(ws + i32(KW), i32(W) + PW);
+  if (INCLUDE_PAD) { return f32((he - hs) * (we - ws)); }
+  return f32((min(he, i32(H)) - max(hs, 0)) * (min(we, i32(W)) - max(ws, 0)));
 }`;
 
 function uniforms(n: number, s: WindowLaunchSpec): ArrayBuffer {
   const w = s.win;
   const [xs0, xs1, xs2, xs3] = s.xStrides ?? [w.C * w.H * w.W, w.H * w.W, w.W, 1];
-  return new UniformWriter()
-    .u32(n).u32(w.C).u32(w.H).u32(w.W).u32(w.OH).u32(w.OW).u32(w.kh).u32(w.kw)
-    .u32(w.sh).u32(w.sw).i32(w.ph).i32(w.pw).u32(w.dh).u32(w.dw).u32(s.includePad ? 1 : 0)
-    .u32(s.xOffset ?? 0).u32(xs0!).u32(xs1!).u32(xs2!).u32(xs3!)
-    .finish();
+  return new UniformWriter().u32(n).u32(s.xOffset ?? 0).u32(xs0!).u32(xs1!).u32(xs2!).u32(xs3!).finish();
+}
+
+const sources = new Map<string, string>();
+
+/** The kernel source for one mode and geometry, generated once. */
+function memoSource(kind: string, w: Window2d, includePad: boolean, generate: (constants: string) => string): string {
+  const key = `${kind}|${[w.C, w.H, w.W, w.OH, w.OW, w.kh, w.kw, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw].join(',')}|${includePad}`;
+  let source = sources.get(key);
+  if (!source) sources.set(key, (source = generate(geometryConstants(w, includePad))));
+  return source;
 }
 
 const FORWARD_BODY: Record<WindowForwardMode, { bindings: string; init: string; tap: string; finish: string }> = {
   im2col: {
     bindings: '@group(0) @binding(1) var<storage, read_write> cols: array<f32>;',
-    init: 'let taps = p.kh * p.kw; let L = p.OH * p.OW;',
+    init: 'let taps = KH * KW; let L = OH * OW;',
     tap: `var v = 0.0;
       if (inside) { v = x[base + u32(ih) * p.xs2 + u32(iw) * p.xs3]; }
-      cols[(plane * taps + ki * p.kw + kj) * L + oh * p.OW + ow] = v;`,
+      cols[(plane * taps + ki * KW + kj) * L + oh * OW + ow] = v;`,
     finish: '',
   },
   max: {
@@ -87,7 +103,7 @@ const FORWARD_BODY: Record<WindowForwardMode, { bindings: string; init: string; 
     init: 'var best = 0.0; var arg = -1;',
     tap: `if (inside) {
         let v = x[base + u32(ih) * p.xs2 + u32(iw) * p.xs3];
-        if (arg < 0 || v > best) { best = v; arg = ih * i32(p.W) + iw; }
+        if (arg < 0 || v > best) { best = v; arg = ih * i32(W) + iw; }
       }`,
     finish: 'out[i] = best; indices[i] = arg;',
   },
@@ -108,11 +124,12 @@ export function windowForwardLaunch(mode: WindowForwardMode, s: WindowLaunchSpec
   const w = s.win;
   const n = s.batch * w.C * w.OH * w.OW;
   const body = FORWARD_BODY[mode];
-  const source = `// ${mode}: sliding-window forward.
+  const source = memoSource(`forward_${mode}`, w, !!s.includePad, (constants) => `// ${mode}: sliding-window forward.
 // Invocation i is window (b, c, oh, ow) with i = ((b * C + c) * OH + oh) * OW + ow. Its tap (ki, kj)
-// reads x at (ih, iw) = (oh * sh - ph + ki * dh, ow * sw - pw + kj * dw) through x's strides;
+// reads x at (ih, iw) = (oh * SH - PH + ki * DH, ow * SW - PW + kj * DW) through x's strides;
 // taps that fall in the padding are skipped (im2col writes 0 for them).
 ${PARAMS}
+${constants}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 ${body.bindings}
 @group(0) @binding(${mode === 'max' ? 3 : 2}) var<uniform> p: Params;
@@ -121,42 +138,42 @@ ${mode === 'avg' ? AVG_DIVISOR : ''}
 fn main(${FLAT_INDEX_ARGS}) {
   let i = ${flatIndex()};
   if (i >= p.n) { return; }
-  let ow = i % p.OW;
-  let oh = (i / p.OW) % p.OH;
-  let plane = i / (p.OW * p.OH);
-  let base = p.xOff + (plane / p.C) * p.xs0 + (plane % p.C) * p.xs1;
-  let h0 = i32(oh * p.sh) - p.ph;
-  let w0 = i32(ow * p.sw) - p.pw;
+  let ow = i % OW;
+  let oh = (i / OW) % OH;
+  let plane = i / (OW * OH);
+  let base = p.xOff + (plane / C) * p.xs0 + (plane % C) * p.xs1;
+  let h0 = i32(oh * SH) - PH;
+  let w0 = i32(ow * SW) - PW;
   ${body.init}
-  for (var ki = 0u; ki < p.kh; ki++) {
-    let ih = h0 + i32(ki * p.dh);
-    let rowInside = ih >= 0 && ih < i32(p.H);
-    for (var kj = 0u; kj < p.kw; kj++) {
-      let iw = w0 + i32(kj * p.dw);
-      let inside = rowInside && iw >= 0 && iw < i32(p.W);
+  for (var ki = 0u; ki < KH; ki++) {
+    let ih = h0 + i32(ki * DH);
+    let rowInside = ih >= 0 && ih < i32(H);
+    for (var kj = 0u; kj < KW; kj++) {
+      let iw = w0 + i32(kj * DW);
+      let inside = rowInside && iw >= 0 && iw < i32(W);
       ${body.tap}
     }
   }
   ${body.finish}
 }
-`;
+`);
   return { name: `window_${mode}`, source, uniforms: uniforms(n, s), workgroups: grid1d(n) };
 }
 
 const BACKWARD_BODY: Record<WindowBackwardMode, { bindings: string; tap: string }> = {
   col2im: {
     bindings: '@group(0) @binding(0) var<storage, read> cols: array<f32>;',
-    tap: 'acc += cols[((plane * p.kh + ki) * p.kw + kj) * p.OH * p.OW + oh * p.OW + ow];',
+    tap: 'acc += cols[((plane * KH + ki) * KW + kj) * OH * OW + oh * OW + ow];',
   },
   max: {
     bindings: `@group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read> indices: array<i32>;`,
-    tap: `let o = (plane * p.OH + oh) * p.OW + ow;
-      if (indices[o] == i32(h * p.W + w)) { acc += g[o]; }`,
+    tap: `let o = (plane * OH + oh) * OW + ow;
+      if (indices[o] == i32(h * W + w)) { acc += g[o]; }`,
   },
   avg: {
     bindings: '@group(0) @binding(0) var<storage, read> g: array<f32>;',
-    tap: 'acc += g[(plane * p.OH + oh) * p.OW + ow] / avg_divisor(oh, ow);',
+    tap: 'acc += g[(plane * OH + oh) * OW + ow] / avg_divisor(oh, ow);',
   },
 };
 
@@ -169,12 +186,13 @@ export function windowBackwardLaunch(mode: WindowBackwardMode, s: WindowLaunchSp
   const n = s.batch * w.C * w.H * w.W;
   const body = BACKWARD_BODY[mode];
   const outBinding = mode === 'max' ? 2 : 1;
-  const source = `// ${mode}: sliding-window backward, gathered per input pixel.
+  const source = memoSource(`backward_${mode}`, w, !!s.includePad, (constants) => `// ${mode}: sliding-window backward, gathered per input pixel.
 // Invocation i is input pixel (b, c, h, w) with i = ((b * C + c) * H + h) * W + w. Tap (ki, kj) of
-// window (oh, ow) covers it when oh * sh - ph + ki * dh == h (and likewise for w), i.e. when
-// th = h + ph - ki * dh is a non-negative multiple of sh with oh = th / sh < OH. The pixel sums
+// window (oh, ow) covers it when oh * SH - PH + ki * DH == h (and likewise for w), i.e. when
+// th = h + PH - ki * DH is a non-negative multiple of SH with oh = th / SH < OH. The pixel sums
 // what each such window sends back, so no two invocations write the same place.
 ${PARAMS}
+${constants}
 ${body.bindings}
 @group(0) @binding(${outBinding}) var<storage, read_write> out: array<f32>;
 @group(0) @binding(${outBinding + 1}) var<uniform> p: Params;
@@ -183,25 +201,25 @@ ${mode === 'avg' ? AVG_DIVISOR : ''}
 fn main(${FLAT_INDEX_ARGS}) {
   let i = ${flatIndex()};
   if (i >= p.n) { return; }
-  let w = i % p.W;
-  let h = (i / p.W) % p.H;
-  let plane = i / (p.W * p.H);
+  let w = i % W;
+  let h = (i / W) % H;
+  let plane = i / (W * H);
   var acc = 0.0;
-  for (var ki = 0u; ki < p.kh; ki++) {
-    let th = i32(h) + p.ph - i32(ki * p.dh);
-    if (th < 0 || th % i32(p.sh) != 0) { continue; }
-    let oh = u32(th) / p.sh;
-    if (oh >= p.OH) { continue; }
-    for (var kj = 0u; kj < p.kw; kj++) {
-      let tw = i32(w) + p.pw - i32(kj * p.dw);
-      if (tw < 0 || tw % i32(p.sw) != 0) { continue; }
-      let ow = u32(tw) / p.sw;
-      if (ow >= p.OW) { continue; }
+  for (var ki = 0u; ki < KH; ki++) {
+    let th = i32(h) + PH - i32(ki * DH);
+    if (th < 0 || th % i32(SH) != 0) { continue; }
+    let oh = u32(th) / SH;
+    if (oh >= OH) { continue; }
+    for (var kj = 0u; kj < KW; kj++) {
+      let tw = i32(w) + PW - i32(kj * DW);
+      if (tw < 0 || tw % i32(SW) != 0) { continue; }
+      let ow = u32(tw) / SW;
+      if (ow >= OW) { continue; }
       ${body.tap}
     }
   }
   out[i] = acc;
 }
-`;
+`);
   return { name: `window_${mode}_backward`, source, uniforms: uniforms(n, s), workgroups: grid1d(n) };
 }
