@@ -4,12 +4,22 @@
 #   - a WebGPU driver: on Linux without a GPU, Mesa's lavapipe (software Vulkan) with
 #     libvulkan1, from bookworm-backports on Debian 12 (bookworm's own Mesa 22 is too old for Dawn);
 #   - for the tests and experiments: Debian's chromium (browser test, SwiftShader WebGPU) and
-#     dataset-fashion-mnist (Fashion-MNIST in IDX format).
+#     dataset-fashion-mnist (Fashion-MNIST in IDX format);
+#   - with --with-torch (benchmarks, fixture generation): Debian's python3-torch and OpenBLAS
+#     (libopenblas0-pthread; without it torch falls back to a reference BLAS ~40x slower).
 # System packages need root and apt; without them the script says what to install and goes on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "[setup] $*" >&2; }
+
+with_torch=false
+for arg in "$@"; do
+  case "$arg" in
+    --with-torch) with_torch=true ;;
+    *) log "unknown option '$arg' (known: --with-torch)"; exit 2 ;;
+  esac
+done
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages (npm ci)"
@@ -24,6 +34,10 @@ if command -v dpkg-query >/dev/null 2>&1; then
   adapter_ok || missing+=(webgpu-driver)
   have_pkg chromium || missing+=(chromium)
   have_pkg dataset-fashion-mnist || missing+=(dataset-fashion-mnist)
+  if $with_torch; then
+    have_pkg python3-torch || missing+=(python3-torch)
+    have_pkg libopenblas0-pthread || missing+=(libopenblas0-pthread)
+  fi
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -51,7 +65,7 @@ SRC
           else
             apt-get install -y -q mesa-vulkan-drivers >/dev/null
           fi ;;
-        *) apt-get install -y -q "$m" >/dev/null || log "could not install $m (its tests will be skipped)" ;;
+        *) apt-get install -y -q --no-install-recommends "$m" >/dev/null || log "could not install $m (what needs it will be skipped)" ;;
       esac
     done
   else
