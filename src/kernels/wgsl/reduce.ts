@@ -106,7 +106,8 @@ ${outerOffset.join('\n')}${loop('0u', '1u', 'true')}
     main = `var<workgroup> sv: array<f32, 64>;
 ${s.withIndex ? 'var<workgroup> si: array<i32, 64>;' : ''}
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+  let lid = local.x; // not local_invocation_index, which lavapipe computes slowly (see common.ts)
   let job = wid.y * nwg.x + wid.x;
   let inRange = job < p.jobs;
   let o = job / p.chunks;
