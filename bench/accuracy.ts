@@ -9,6 +9,8 @@
  *   --runs=DIR                   where the run folders go (default runs/accuracy)
  *   --no-write                   print only
  *
+ * The report keeps every recipe's latest result: rows of recipes not run this time are carried
+ * over from bench/results/accuracy.json with the date they were measured.
  * Each recipe trains into its own folder, named after the recipe. A folder that holds a finished
  * run of the recipe is reported as it is; one that holds an unfinished run is resumed from its
  * last checkpoint (`train --resume`), so an interrupted benchmark continues where it stopped.
@@ -38,7 +40,6 @@ interface Recipe {
 }
 
 const RECIPES: Recipe[] = [
-  { model: 'mnist-cnn', dataset: 'mnist', epochs: 2, optimizer: 'adam', lr: 1e-3, schedule: 'cosine', batchSize: 64, seed: 1, target: 0.99, targetText: '>= 99.0%' },
   { model: 'mnist-cnn', dataset: 'mnist', epochs: 3, optimizer: 'adam', lr: 1e-3, schedule: 'cosine', batchSize: 64, seed: 1, target: 0.99, targetText: '>= 99.0%' },
   { model: 'mnist-cnn', dataset: 'fashion-mnist', epochs: 2, optimizer: 'adam', lr: 1e-3, schedule: 'cosine', batchSize: 64, seed: 1, target: 0.9, targetText: '>= 90%' },
   { model: 'mixture-net', dataset: 'mnist-mixture', epochs: 15, optimizer: 'adam', lr: 3e-3, schedule: 'cosine', batchSize: 64, seed: 1, target: 0.917, targetText: 'near 91.7% (seminar slides, 20,000 training images)' },
@@ -78,6 +79,11 @@ function folderFor(r: Recipe): string {
   return resolve(runsDir, `${r.model}-${r.dataset}-${r.optimizer}-lr${r.lr}${extras}-${r.schedule}-bs${r.batchSize}-e${r.epochs}-s${r.seed}`);
 }
 
+/** The command a user types to reproduce a recipe's run. */
+function commandFor(r: Recipe): string {
+  return `node bin/glassbox.mjs ${trainArgs(r, `runs/accuracy/${folderFor(r).split('/').pop()}`).join(' ')}`;
+}
+
 interface Metrics {
   validation: string;
   note?: string;
@@ -110,19 +116,26 @@ interface Row {
   bestAccuracy?: number;
   trainSeconds?: number;
   imagesPerSecond?: number;
+  /** When the run was measured (YYYY-MM-DD), and by which session if not this one. */
+  measured: string;
 }
 
 const started = Date.now();
-const rows: Row[] = [];
+const today = new Date().toISOString().slice(0, 10);
+const jsonPath = resolve(ROOT, 'bench/results/accuracy.json');
+type SavedRow = Recipe & Omit<Row, 'recipe' | 'folder'>;
+const saved: SavedRow[] = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as { rows: SavedRow[] }).rows : [];
+const measuredNow: Row[] = [];
 for (const r of selected) {
   const dir = folderFor(r);
   if (!argv.includes('--collect')) train(r, dir);
   const m = readMetrics(dir);
   const accuracies = m?.epochs.map((e) => e.valAccuracy ?? NaN) ?? [];
-  rows.push({
+  measuredNow.push({
     recipe: r,
+    measured: today,
     folder: dir,
-    command: `node bin/glassbox.mjs ${trainArgs(r, `runs/accuracy/${dir.split('/').pop()}`).join(' ')}`,
+    command: commandFor(r),
     epochsDone: m?.epochs.length ?? 0,
     split: m?.validation,
     note: m?.note,
@@ -132,6 +145,15 @@ for (const r of selected) {
     imagesPerSecond: m?.epochs.length ? m.epochs.reduce((s, e) => s + e.imagesPerSecond, 0) / m.epochs.length : undefined,
   });
 }
+// Every recipe's newest row: this run's if its folder holds a run, else the saved one with the
+// same command, else a 'not run' row.
+const rows: Row[] = RECIPES.map((r) => {
+  const fresh = measuredNow.find((row) => row.recipe === r);
+  if (fresh && fresh.epochsDone > 0) return fresh;
+  const old = saved.find((row) => row.command === commandFor(r));
+  if (old) return { ...old, recipe: r, folder: folderFor(r) };
+  return { recipe: r, folder: folderFor(r), command: commandFor(r), epochsDone: 0, measured: '-' };
+});
 
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : `${(100 * x).toFixed(2)}%`);
 const verdict = (row: Row) => {
@@ -139,7 +161,7 @@ const verdict = (row: Row) => {
   if (row.epochsDone < row.recipe.epochs) return `partial (${row.epochsDone}/${row.recipe.epochs} epochs)`;
   return row.accuracy >= row.recipe.target ? 'met' : 'not met';
 };
-const head = ['model', 'dataset', 'recipe', 'epochs', 'accuracy (split)', 'best epoch', 'target', 'verdict', 'train time', 'img/s'];
+const head = ['model', 'dataset', 'recipe', 'epochs', 'accuracy (split)', 'best epoch', 'target', 'verdict', 'train time', 'img/s', 'measured'];
 const table = rows.map((row) => {
   const r = row.recipe;
   return [
@@ -153,6 +175,7 @@ const table = rows.map((row) => {
     verdict(row),
     row.trainSeconds === undefined ? '-' : `${(row.trainSeconds / 60).toFixed(1)} min`,
     row.imagesPerSecond === undefined ? '-' : row.imagesPerSecond.toFixed(1),
+    row.measured,
   ];
 });
 console.log(`\n${textTable(head, table)}`);
@@ -163,8 +186,8 @@ if (!argv.includes('--no-write')) {
   const md = [
     '## Accuracy targets (`bench/accuracy.ts`)',
     '',
-    `- date: ${new Date().toISOString().slice(0, 10)}; machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}`,
-    `- command: \`npm run bench:accuracy${only ? ` -- --only=${only.join(',')}` : ''}\`; each row is one \`glassbox train\` run (command below), accuracy after its last epoch on the split named`,
+    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}`,
+    `- command: \`npm run bench:accuracy -- --only=<model/dataset>\` for the rows measured on the date given; each row is one \`glassbox train\` run (command below), accuracy after its last epoch on the split named`,
     ...notes.map((n) => `- note: ${n}`),
     '',
     markdownTable(head, table),
@@ -174,6 +197,6 @@ if (!argv.includes('--no-write')) {
     ...rows.map((row) => `- ${recipeName(row.recipe)}: \`${row.command}\``),
   ].join('\n');
   writeSection(resolve(ROOT, 'bench/RESULTS.md'), 'accuracy', md);
-  writeJson(resolve(ROOT, 'bench/results/accuracy.json'), { date: new Date().toISOString(), rows: rows.map(({ recipe, ...rest }) => ({ ...recipe, ...rest, folder: undefined })) });
+  writeJson(jsonPath, { rows: rows.map(({ recipe, folder, ...rest }) => ({ ...recipe, ...rest })) });
 }
 console.error(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
