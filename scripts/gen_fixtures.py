@@ -19,6 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fixture_encoding import f32
+
 torch.set_default_dtype(torch.float64)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,14 +33,6 @@ ALL_IDS = set()
 # ----------------------------------------------------------------------------
 # encoding helpers
 # ----------------------------------------------------------------------------
-
-def f32(v):
-    """Shortest decimal that parses back (via Math.fround) to the float32."""
-    x = np.float32(v)
-    if not np.isfinite(x):
-        raise ValueError("non-finite value in fixture: %r" % (v,))
-    return float(str(x))
-
 
 def enc_float(arr):
     arr = np.asarray(arr, dtype=np.float64)

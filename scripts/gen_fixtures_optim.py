@@ -31,6 +31,8 @@ import os
 import numpy as np
 import torch
 
+from fixture_encoding import f32
+
 torch.set_default_dtype(torch.float32)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,14 +47,6 @@ rng = np.random.default_rng(1234)
 INIT = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
 # GRADS[k][i]: the gradient of parameter i at step k
 GRADS = [[rng.standard_normal(s).astype(np.float32) for s in SHAPES] for _ in range(SCHED_STEPS)]
-
-
-def f32(v):
-    """Shortest decimal that parses back (via Math.fround) to the float32."""
-    x = np.float32(v)
-    if not np.isfinite(x):
-        raise ValueError("non-finite value in fixture: %r" % (v,))
-    return float(str(x))
 
 
 def flat(a):

@@ -33,6 +33,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models.resnet import BasicBlock, ResNet
 
+from fixture_encoding import f32
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "tests", "fixtures", "weights")
 
@@ -68,14 +70,6 @@ def write_safetensors(path, tensors, metadata=None):
         f.write(text)
         for c in chunks:
             f.write(c)
-
-
-def f32(v):
-    """Shortest decimal that parses back (via Math.fround) to the float32."""
-    x = np.float32(v)
-    if not np.isfinite(x):
-        raise ValueError("non-finite value in fixture: %r" % (v,))
-    return float(str(x))
 
 
 def enc(t):

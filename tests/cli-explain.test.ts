@@ -10,6 +10,9 @@ import { parseArgs } from '../src/cli/args.ts';
 import { explainCommand, EXPLAIN_OPTIONS } from '../src/cli/explain.ts';
 import { evaluateCommand, EVALUATE_OPTIONS } from '../src/cli/evaluate.ts';
 import { sanityCommand, SANITY_OPTIONS } from '../src/cli/sanity.ts';
+import { defaultCamLayer } from '../src/cli/explain-setup.ts';
+import { modelEntry } from '../src/nn/models/zoo.ts';
+import * as gb from '../src/index.ts';
 import { loadDataset } from '../datasets/index.ts';
 import { REPO_ROOT } from '../datasets/paths.ts';
 
@@ -97,5 +100,26 @@ describe('glassbox sanity', () => {
     expect(json.cascading.layers).toHaveLength(5);
     for (const s of json.cascading.similarity.saliency!) expect(s.spearmanAbs).toBeLessThan(1);
     expect(json.dataRandomization.saliency!.spearmanAbs).toBeLessThan(1);
+  });
+});
+
+describe('the default CAM layer', () => {
+  const layerOf = (arch: string, c: number, side: number) => {
+    const model = modelEntry(arch).build({ channels: c, height: side, width: side, classes: 10 }).eval();
+    const x = gb.randn([2, c, side, side]);
+    const layer = defaultCamLayer(model, x);
+    x.dispose();
+    return layer;
+  };
+  it('is the map global average pooling reads, where CAM is exact', () => {
+    // mixture-net: conv3 - ReLU - max pool (features.8) - global average pooling - linear
+    expect(layerOf('mixture-net', 1, 56)).toBe('features.8');
+    // a ResNet block ends in a functional ReLU: the block itself is the layer
+    expect(layerOf('resnet18-narrow', 3, 32)).toBe('layer4.1');
+    // cifar-net: the last conv block's ReLU feeds the pooling directly
+    expect(layerOf('cifar-net', 3, 32)).toBe('features.19');
+  });
+  it('is the last ReLU after the last conv in a net without global pooling', () => {
+    expect(layerOf('lenet5', 1, 28)).toBe('features.4');
   });
 });

@@ -1,6 +1,14 @@
 /** The runtime under load: big and odd sizes, strided views, buffer reuse, no leaks. */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as gb from '../src/index.ts';
+
+// Every tensor a test makes is disposed after it (ops run in tidy() so their intermediates go too):
+// left to the FinalizationRegistry, the big ones (a 2048² matmul, 10^7 elements) would be freed at
+// some later GC, in the middle of the memory test.
+const made: gb.Tensor[] = [];
+const track = <T extends gb.Tensor>(t: T): T => (made.push(t), t);
+const compute = (fn: () => gb.Tensor) => track(gb.tidy(fn));
+afterEach(() => made.splice(0).forEach((t) => t.dispose()));
 
 function seeded(n: number, salt: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + salt * 78.233) * 0.5);
@@ -11,7 +19,7 @@ describe('runtime', () => {
     const n = 2048;
     const a = seeded(n * n, 1);
     const b = seeded(n * n, 2);
-    const c = await gb.matmul(gb.tensor(a, [n, n]), gb.tensor(b, [n, n])).toArray();
+    const c = await compute(() => gb.matmul(gb.tensor(a, [n, n]), gb.tensor(b, [n, n]))).toArray();
     for (let s = 0; s < 24; s++) {
       const i = (s * 977) % n;
       const j = (s * 1531 + 7) % n;
@@ -30,7 +38,7 @@ describe('runtime', () => {
     const data = seeded(n, 3).map((v) => v + 0.5);
     let ref = 0;
     for (const v of data) ref += v;
-    const got = await gb.sum(gb.tensor(data, [n])).item();
+    const got = await compute(() => gb.sum(gb.tensor(data, [n]))).item();
     expect(Math.abs(got - ref) / ref).toBeLessThan(1e-5);
   });
 
@@ -38,36 +46,36 @@ describe('runtime', () => {
     for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [127, 129, 131], [1, 1000, 1]]) {
       const a = seeded(m! * k!, 4);
       const b = seeded(k! * n!, 5);
-      const c = await gb.matmul(gb.tensor(a, [m!, k!]), gb.tensor(b, [k!, n!])).toArray();
+      const c = await compute(() => gb.matmul(gb.tensor(a, [m!, k!]), gb.tensor(b, [k!, n!]))).toArray();
       let ref = 0;
       for (let kk = 0; kk < k!; kk++) ref += a[(m! - 1) * k! + kk]! * b[kk * n! + n! - 1]!;
       expect(c[m! * n! - 1]).toBeCloseTo(ref, 4);
     }
-    const empty = gb.zeros([0, 3]);
+    const empty = track(gb.zeros([0, 3]));
     expect(empty.size).toBe(0);
-    expect(Array.from(await gb.add(empty, 1).toArray())).toEqual([]);
-    expect(await gb.sum(gb.tensor([7])).item()).toBe(7);
+    expect(Array.from(await compute(() => gb.add(empty, 1)).toArray())).toEqual([]);
+    expect(await compute(() => gb.sum(gb.tensor([7]))).item()).toBe(7);
   });
 
   it('reads non-contiguous views without copying first', async () => {
-    const x = gb.tensor(Float32Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
-    const v = gb.slice(gb.permute(x, [2, 0, 1]), 0, { start: 1, end: 4, step: 2 }); // [2, 2, 3]
+    const x = track(gb.tensor(Float32Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]));
+    const v = compute(() => gb.slice(gb.permute(x, [2, 0, 1]), 0, { start: 1, end: 4, step: 2 })); // [2, 2, 3]
     expect(v.isContiguous).toBe(false);
-    expect(Array.from(await gb.add(v, 0).toArray())).toEqual([1, 5, 9, 13, 17, 21, 3, 7, 11, 15, 19, 23]);
-    expect(Array.from(await gb.sum(v, { dim: 2 }).toArray())).toEqual([15, 51, 21, 57]);
+    expect(Array.from(await compute(() => gb.add(v, 0)).toArray())).toEqual([1, 5, 9, 13, 17, 21, 3, 7, 11, 15, 19, 23]);
+    expect(Array.from(await compute(() => gb.sum(v, { dim: 2 })).toArray())).toEqual([15, 51, 21, 57]);
   });
 
   it('rand/randn are reproducible per seed and have the right moments', async () => {
     gb.manualSeed(123);
-    const a = Array.from(await gb.randn([100_000]).toArray());
+    const a = Array.from(await track(gb.randn([100_000])).toArray());
     gb.manualSeed(123);
-    const b = Array.from(await gb.randn([100_000]).toArray());
+    const b = Array.from(await track(gb.randn([100_000])).toArray());
     expect(a.slice(0, 50)).toEqual(b.slice(0, 50));
     const mean = a.reduce((s, v) => s + v, 0) / a.length;
     const variance = a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length;
     expect(Math.abs(mean)).toBeLessThan(0.02);
     expect(Math.abs(variance - 1)).toBeLessThan(0.02);
-    const u = await gb.rand([100_000]).toArray();
+    const u = await track(gb.rand([100_000])).toArray();
     expect(Math.min(...u)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...u)).toBeLessThan(1);
   });

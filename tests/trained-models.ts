@@ -31,7 +31,7 @@ export const FIXTURE_MODELS = {
   'lenet-mnist': { model: 'lenet5', dataset: 'mnist', trainImages: 12000, epochs: 2, lr: 2e-3, seed: 0 },
   // Adebayo et al.'s data randomisation: a net that memorised random labels (train accuracy near 100%, test at chance)
   'lenet-mnist-random-labels': { model: 'lenet5', dataset: 'mnist', trainImages: 1000, epochs: 40, lr: 2e-3, seed: 0, shuffleLabels: true },
-  'mixture-net': { model: 'mixture-net', dataset: 'mnist-mixture', trainImages: 10000, epochs: 5, lr: 3e-3, seed: 0 },
+  'mixture-net': { model: 'mixture-net', dataset: 'mnist-mixture', trainImages: 20000, epochs: 6, lr: 3e-3, seed: 0 },
 } satisfies Record<string, FixtureRecipe>;
 
 export type FixtureName = keyof typeof FIXTURE_MODELS;

@@ -20,7 +20,7 @@ import { trainedModel } from './trained-models.ts';
 
 const SIDE = 56;
 const PIXELS = SIDE * SIDE;
-const LAYER = 'features.7'; // the last ReLU, right before global average pooling
+const LAYER = 'features.8'; // the last max pooling, right before global average pooling
 const N = 100;
 const OUT = '/tmp/xai-cam';
 

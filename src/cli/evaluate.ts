@@ -58,7 +58,7 @@ export interface Evaluation {
 }
 
 export interface EvaluateOptions extends CurveOptions {
-  /** CAM layer (default: the last conv block's ReLU). */
+  /** CAM layer (default: defaultCamLayer: the map global average pooling reads, else the last conv's ReLU). */
   layer?: string;
   /** Images per attribute() call (default 8). */
   imagesPerCall?: number;
@@ -79,7 +79,7 @@ function objectMask(data: MixtureDataset, i: number): Uint8Array {
 async function scoreMethod(model: gb.nn.Module, m: MethodSpec, input: gb.Tensor, predicted: number[], data: ImageDataset, opts: EvaluateOptions): Promise<MethodResult> {
   const n = predicted.length;
   const [h, w] = [input.shape[2]!, input.shape[3]!];
-  const method = m.create(model, { layer: opts.layer ?? defaultCamLayer(model), background: input });
+  const method = m.create(model, { layer: opts.layer ?? defaultCamLayer(model, input), background: input });
   const started = performance.now();
   // a few images at a time: methods batch their samples internally (SmoothGrad's noisy copies,
   // IG's path points), so memory grows with images x samples

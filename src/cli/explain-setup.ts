@@ -35,13 +35,48 @@ export async function loadTrained(path: string, arch?: string, datasetName?: str
   return { model, arch, dataset: datasetName };
 }
 
-/** The last ReLU of the model's conv features (the usual CAM / Grad-CAM layer). */
-export function defaultCamLayer(model: gb.nn.Module): string {
-  const modules = model.namedModules();
+/**
+ * The feature map CAM-style methods explain by default. In a net that ends in global average
+ * pooling it is the map that pooling reads: there CAM is exact (a logit is the mean of its map)
+ * and Grad-CAM's channel weights are the classifier's. Otherwise it is the last ReLU after the
+ * last conv. The pooling's input is found by one forward pass of the first image with hooks, so
+ * it is named right whatever the module structure (a max pool before the pooling, ResNet blocks).
+ */
+export function defaultCamLayer(model: gb.nn.Module, input: gb.Tensor): string {
+  const modules = model.namedModules().filter(([name]) => name !== '');
   const convIndex = modules.map(([, m]) => m instanceof gb.nn.Conv2d).lastIndexOf(true);
   if (convIndex < 0) throw new Error('glassbox: the model has no Conv2d layer for CAM-style methods; pass --layer');
+  const pooled = globalPoolingInput(model, modules, input);
+  if (pooled) return pooled;
   const after = modules.slice(convIndex + 1).find(([, m]) => m instanceof gb.nn.ReLU);
   return (after ?? modules[convIndex]!)[0];
+}
+
+const isGlobalPooling = (m: gb.nn.Module) =>
+  m instanceof gb.nn.AdaptiveAvgPool2d && (m.outputSize === 1 || (Array.isArray(m.outputSize) && m.outputSize.every((s) => s === 1)));
+
+/**
+ * The innermost module, called once per forward, whose output global average pooling reads
+ * (a module called twice, like a ReLU a ResNet block reuses, would be ambiguous as a layer).
+ */
+function globalPoolingInput(model: gb.nn.Module, modules: Array<[string, gb.nn.Module]>, input: gb.Tensor): string | undefined {
+  let pooledInput: unknown;
+  const producers = new Map<unknown, string[]>(); // output tensor -> modules that returned it, innermost first
+  const calls = new Map<string, number>();
+  const removers = modules.map(([name, m]) =>
+    isGlobalPooling(m)
+      ? m.registerForwardPreHook((_, inputs) => void (pooledInput ??= inputs[0]))
+      : m.registerForwardHook((_, __, output) => {
+          calls.set(name, (calls.get(name) ?? 0) + 1);
+          producers.set(output, [...(producers.get(output) ?? []), name]);
+        }),
+  );
+  try {
+    gb.tidy(() => gb.noGrad(() => void model.forward(gb.slice(input, 0, { start: 0, end: 1 }))));
+  } finally {
+    removers.forEach((remove) => remove());
+  }
+  return producers.get(pooledInput)?.find((name) => calls.get(name) === 1);
 }
 
 /** Short names people type, for the registry's names. */

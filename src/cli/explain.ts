@@ -66,7 +66,7 @@ export async function explainCommand(args: ParsedArgs): Promise<void> {
   const predicted = probabilities.indexOf(Math.max(...probabilities));
   const target = o.target === undefined ? predicted : numberOption(o, 'target', 0);
   if (!Number.isInteger(target) || target < 0 || target >= probabilities.length) throw new UsageError(`--target ${target} is not a class of the model (0..${probabilities.length - 1})`);
-  const ctx = { layer: str('layer') ?? defaultCamLayer(loaded.model) };
+  const ctx = { layer: str('layer') ?? defaultCamLayer(loaded.model, input) };
 
   mkdirSync(out, { recursive: true });
   const scale = Math.max(1, Math.round(224 / Math.max(h, w)));

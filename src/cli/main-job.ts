@@ -33,7 +33,7 @@ export async function mainJob(args: ParsedArgs): Promise<void> {
   const ev = await evaluateMethods(loaded, allMethods(), n);
   // Adebayo et al.'s cascading randomisation on the same images: which maps notice that the classifier is gone?
   const sanityMethods = ['saliency', 'grad-cam', 'guided-backprop'].map(methodSpec);
-  const sanity = await modelRandomization(loaded.model, sanityMethods, ev.input, ev.labels, { layer: defaultCamLayer(loaded.model) });
+  const sanity = await modelRandomization(loaded.model, sanityMethods, ev.input, ev.labels, { layer: defaultCamLayer(loaded.model, ev.input) });
   const seconds = (performance.now() - started) / 1000;
   const history = (JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')) as { epochs: Array<{ valAccuracy?: number }> }).epochs;
   const accuracy = history[history.length - 1]?.valAccuracy ?? NaN;

@@ -30,7 +30,7 @@ export async function sanityCommand(args: ParsedArgs): Promise<void> {
   const input = gb.tensor(Float32Array.from(data.images.subarray(0, n * c * h * w), (v, i) => (v / 255 - spec.mean[channelOf(i)]!) / spec.std[channelOf(i)]!), [n, c, h, w]);
   // the true labels: the same question asked of every model, trained or randomised
   const targets = Array.from(data.labels.subarray(0, n));
-  const ctx = { layer: str('layer') ?? defaultCamLayer(loaded.model), background: input };
+  const ctx = { layer: str('layer') ?? defaultCamLayer(loaded.model, input), background: input };
   const seed = numberOption(o, 'seed', 0);
   const report: Record<string, unknown> = { model: modelPath, images: n, methods: methods.map((m) => m.name) };
   for (const mode of ['cascading', 'independent'] as const) {

@@ -66,7 +66,7 @@ export const MODEL_ZOO: Record<string, ZooEntry> = {
     recipe: { optimizer: 'adam', lr: 1e-3, epochs: 3, batchSize: 64 },
   },
   'mixture-net': {
-    description: 'mixture-of-MNIST net: conv 10, conv 20, conv 10, global average pooling, linear',
+    description: 'mixture-of-MNIST net: conv 10, conv 20, conv 10 (5x5, each followed by 2x2 max pooling), global average pooling, linear',
     build: (s) => new MixtureNet({ classes: s.classes }),
     recipe: { optimizer: 'adam', lr: 2e-3, epochs: 15, batchSize: 64 },
   },

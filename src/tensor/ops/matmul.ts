@@ -16,7 +16,6 @@ interface Operand {
   tensor: Tensor;
   transposed: boolean;
   batchStride: number;
-  temporary: boolean;
 }
 
 /** How the kernel can read `t` (batch dims already expanded to the output's): no copy when the layout allows. */
@@ -36,8 +35,8 @@ function asOperand(t: Tensor, rows: number, cols: number): Operand {
     expect *= batchDims[i]!;
   }
   if ((normal || trans) && t.offset === 0 && (broadcastAll || packed))
-    return { tensor: t, transposed: trans, batchStride: broadcastAll ? 0 : rows * cols, temporary: false };
-  return { tensor: copyKernel(t), transposed: false, batchStride: numel(batchDims) > 1 ? rows * cols : 0, temporary: true };
+    return { tensor: t, transposed: trans, batchStride: broadcastAll ? 0 : rows * cols };
+  return { tensor: copyKernel(t), transposed: false, batchStride: numel(batchDims) > 1 ? rows * cols : 0 };
 }
 
 function matmulCore(a: Tensor, b: Tensor): Tensor {
@@ -51,15 +50,18 @@ function matmulCore(a: Tensor, b: Tensor): Tensor {
   const batch = numel(batchShape);
   const out = emptyTensor([...batchShape, M, N]);
   if (numel(out.shape) === 0) return out;
-  const A = asOperand(expand(a, [...batchShape, M, K]), M, K);
-  const B = asOperand(expand(b, [...batchShape, K, N]), K, N);
+  const viewA = expand(a, [...batchShape, M, K]);
+  const viewB = expand(b, [...batchShape, K, N]);
+  const A = asOperand(viewA, M, K);
+  const B = asOperand(viewB, K, N);
   const launch = planMatmul(
     { batch, M, N, K, transA: A.transposed, transB: B.transposed, batchStrideA: A.batchStride, batchStrideB: B.batchStride },
     kernelTarget(),
   );
   dispatch({ ...launch, buffers: [A.tensor.storage.buffer, B.tensor.storage.buffer, out.storage.buffer] });
-  if (A.temporary) A.tensor.dispose();
-  if (B.temporary) B.tensor.dispose();
+  // the operands are views made here, or copies where the layout needs one: release them now
+  // (the recorded dispatch keeps its buffers until submit) rather than at some later GC
+  for (const t of [viewA, viewB, A.tensor, B.tensor]) t.dispose();
   return out;
 }
 
