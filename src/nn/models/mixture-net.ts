@@ -6,8 +6,8 @@
  *    field, enough to see a whole 28x28 digit. With 3x3 kernels and no pooling after conv3 they
  *    see 18 pixels: the same 15-epoch recipe reached 44.0% validation accuracy with those, and
  *    72.2% with these.
- *  - The pooling after conv3 matters too: a max over 2x2 before the global average lets a unit
- *    that fires on a digit anywhere keep its peak instead of having it averaged away.
+ *  - The pooling after conv3 matters too: in a PyTorch prototype on the same images, the same
+ *    5x5 net without it was at 40% after 4 epochs where this one was past 50% after 2.
  * The last feature map (7x7 for 56x56 inputs, one cell per 8 pixels) is still followed directly
  * by global average pooling and the linear layer, so CAM stays exact on it ('features.8'): the
  * logit of class k is the average over positions of w_k . features(x, y).
@@ -24,8 +24,6 @@ export interface MixtureNetOptions {
   width?: number;
   /** Dropout probability on conv3's output (0 = off). */
   dropout?: number;
-  /** Side of every conv kernel (default 5; padding keeps the size). */
-  kernelSize?: number;
 }
 
 export class MixtureNet extends Module {
@@ -36,8 +34,7 @@ export class MixtureNet extends Module {
   constructor(opts: MixtureNetOptions = {}) {
     super();
     const w = opts.width ?? 1;
-    const k = opts.kernelSize ?? 5;
-    const conv = (cin: number, cout: number) => new Conv2d(cin, cout, k, { padding: Math.floor(k / 2) });
+    const conv = (cin: number, cout: number) => new Conv2d(cin, cout, 5, { padding: 2 });
     const layers: Module[] = [
       conv(1, 10 * w), new ReLU(), new MaxPool2d(2),
       conv(10 * w, 20 * w), new ReLU(), new MaxPool2d(2),
