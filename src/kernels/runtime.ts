@@ -6,6 +6,7 @@
 import { BufferPool } from './buffer-pool.ts';
 import { CommandQueue } from './command-queue.ts';
 import { gpu, initGpu, throwDeviceErrors, type GpuContext, type KernelTarget } from './gpu.ts';
+import { waitForGpu } from './gpu-wait.ts';
 import { PipelineCache } from './pipelines.ts';
 
 export interface Runtime {
@@ -81,6 +82,9 @@ export function upload(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0,
   rt.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** On a CPU adapter, a main thread spinning while it waits takes a core from the adapter (gpu-wait.ts). */
+const politeWaits = (rt: Runtime) => rt.ctx.target === 'cpu-simd';
+
 /** Submits all recorded work and copies `bytes` of `buffer` back to the CPU. */
 export async function readback(buffer: GPUBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
   const rt = runtime();
@@ -89,7 +93,7 @@ export async function readback(buffer: GPUBuffer, byteOffset: number, bytes: num
   rt.queue.copy(buffer, byteOffset, staging, 0, size);
   rt.queue.submit();
   try {
-    await staging.mapAsync(GPUMapMode.READ, 0, size);
+    await waitForGpu(() => staging.mapAsync(GPUMapMode.READ, 0, size), politeWaits(rt));
   } catch (e) {
     throwDeviceErrors('readback');
     throw e;
@@ -105,7 +109,7 @@ export async function readback(buffer: GPUBuffer, byteOffset: number, bytes: num
 export async function sync(): Promise<void> {
   const rt = runtime();
   rt.queue.submit();
-  await rt.device.queue.onSubmittedWorkDone();
+  await waitForGpu(() => rt.device.queue.onSubmittedWorkDone(), politeWaits(rt));
   throwDeviceErrors('sync');
 }
 
