@@ -27,7 +27,6 @@ import json
 import os
 import struct
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

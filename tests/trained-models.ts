@@ -1,7 +1,7 @@
 /**
  * Really trained small models for the tests that check what explanation methods promise.
- * Each is trained once by `node scripts/run-ts.mjs scripts/train-fixture-models.ts` (a few
- * minutes on 2 CPU cores) and committed as tests/fixtures/models/<name>.safetensors with its
+ * Each is trained once by `node scripts/run-ts.mjs scripts/train-fixture-models.ts` (on 2 CPU
+ * cores: minutes for the LeNets, 25 for the mixture net) and committed as tests/fixtures/models/<name>.safetensors with its
  * accuracy in <name>.json; tests load those. If a file is missing, trainedModel() trains it
  * (slow) and writes it, so a fresh checkout still works.
  */
