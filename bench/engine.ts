@@ -11,7 +11,7 @@
  * report.ts). Results go to bench/RESULTS.md (the `engine` section) and bench/results/engine.json.
  */
 import { resolve } from 'node:path';
-import { add, init, kernelTarget, matmul, sum, sync, tensor, type Tensor } from '../src/index.ts';
+import { add, init, kernelSubgroupSize, kernelTarget, matmul, sum, sync, tensor, type Tensor } from '../src/index.ts';
 import { planMatmul } from '../src/kernels/wgsl/matmul.ts';
 import { glassboxPeer } from './peers/glassbox.ts';
 import { startPeers } from './peers/start.ts';
@@ -133,7 +133,7 @@ for (const n of sizes) {
   const peers = [glassboxPeer(() => [tensor(a, [n, n]), tensor(b, [n, n])], ([x, y]) => matmul(x!, y!), stats)];
   if (tfjs) peers.push(tfjs.matmul(a, b, n));
   if (torch) peers.push(torch.peer('matmul', n));
-  const kernel = planMatmul({ batch: 1, M: n, N: n, K: n, transA: false, transB: false, batchStrideA: 0, batchStrideB: 0 }, kernelTarget()).name;
+  const kernel = planMatmul({ batch: 1, M: n, N: n, K: n, transA: false, transB: false, batchStrideA: 0, batchStrideB: 0 }, kernelTarget(), kernelSubgroupSize()).name;
   const maxRepeat = Math.max(1, Math.floor(MAX_OUTPUT_BYTES / (n * n * 4)));
   rows.push(await runRow({ name: `matmul ${n}`, unit: 'GFLOP/s', work: 2 * n ** 3, kernel }, peers, timing({ maxRepeat }), stats));
 }

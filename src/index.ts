@@ -21,7 +21,7 @@ export * from './tensor/ops/norm.ts';
 export { backward, grad, type GradOptions } from './autograd/backward.ts';
 export { noGrad, enableGrad, isGradEnabled, withBackwardRule, type BackwardRule, type BackwardRuleContext } from './autograd/node.ts';
 export { setAnomalyDetection, isAnomalyDetectionEnabled } from './autograd/anomaly.ts';
-export { memory, sync, setKernelTarget, kernelTarget, type MemoryReport } from './kernels/runtime.ts';
+export { memory, sync, setKernelTarget, kernelTarget, setSubgroupsEnabled, kernelSubgroupSize, type MemoryReport } from './kernels/runtime.ts';
 export { SETUP_HINT, nodeGpuObject } from './kernels/gpu.ts';
 export * as nn from './nn/index.ts';
 export * as optim from './train/index.ts';
@@ -31,7 +31,7 @@ export * as viz from './viz/index.ts';
 /** Acquires the WebGPU device; importing glassbox already did, so this only returns its description. */
 export async function init() {
   const rt = await initRuntime();
-  return { adapter: rt.ctx.adapterInfo, target: rt.target };
+  return { adapter: rt.ctx.adapterInfo, target: rt.target, subgroupSize: rt.ctx.subgroupSize };
 }
 
 await initRuntime();

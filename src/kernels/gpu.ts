@@ -13,6 +13,8 @@ export interface GpuContext {
   adapterInfo: { vendor: string; architecture: string; device: string; description: string; fallback: boolean };
   /** Which kernel variants to prefer: lavapipe / SwiftShader run WGSL on CPU SIMD lanes and want different tilings. */
   target: KernelTarget;
+  /** The subgroup size when the device has the 'subgroups' feature and the adapter's size is fixed (lavapipe: 8); kernels may then use subgroup operations. */
+  subgroupSize: number | undefined;
 }
 
 export const SETUP_HINT =
@@ -50,7 +52,11 @@ async function acquire(): Promise<GpuContext> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error(`glassbox: no WebGPU adapter found (requestAdapter() returned null). ${SETUP_HINT}`);
   const l = adapter.limits;
+  const info = adapter.info;
+  const sizes = info as { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const subgroupSize = adapter.features.has('subgroups') && sizes.subgroupMinSize && sizes.subgroupMinSize === sizes.subgroupMaxSize ? sizes.subgroupMinSize : undefined;
   const device = await adapter.requestDevice({
+    requiredFeatures: subgroupSize ? ['subgroups' as GPUFeatureName] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,
@@ -67,7 +73,6 @@ async function acquire(): Promise<GpuContext> {
   void device.lost.then((info) => {
     if (info.reason !== 'destroyed') deviceErrors.push(`device lost: ${info.message}`);
   });
-  const info = adapter.info;
   return {
     device,
     adapterInfo: {
@@ -78,6 +83,7 @@ async function acquire(): Promise<GpuContext> {
       fallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
     },
     target: describeTarget(info),
+    subgroupSize,
   };
 }
 

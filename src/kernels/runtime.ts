@@ -57,6 +57,15 @@ export function setKernelTarget(t: KernelTarget | undefined): void {
   targetOverride = t;
 }
 
+/** The subgroup size kernels may rely on (undefined: no subgroup operations); benchmarks and tests can switch it off. */
+export function kernelSubgroupSize(): number | undefined {
+  return subgroupsOff ? undefined : runtime().ctx.subgroupSize;
+}
+let subgroupsOff = false;
+export function setSubgroupsEnabled(enabled: boolean): void {
+  subgroupsOff = !enabled;
+}
+
 export interface DispatchArgs {
   name: string;
   source: string;

@@ -2,7 +2,8 @@
 //
 // Two families, both generated from the shared pieces below (index expressions, uniforms, folding
 // of the (batch, row-tile) grid), never copy-pasted:
-//   - 'cpu-simd' (lavapipe / SwiftShader-like): register blocking, no workgroup memory.
+//   - 'cpu-simd' (lavapipe / SwiftShader-like): register blocking, no workgroup memory; where the device
+//     has subgroups of exactly 8 lanes (lavapipe on AVX2), A is shared between lanes by subgroupShuffle.
 //   - 'gpu': the classic 64x64 workgroup-memory tiled kernel (tfjs-style, 4x4 outputs per thread).
 //
 // What lavapipe (Mesa 25.0, LLVM JIT, 8-wide AVX2 lanes) does with a compute shader, measured in
@@ -43,6 +44,11 @@ export interface CpuSimdVariant {
   lanes: number; // workgroup size = lanes along N (lavapipe runs 8 invocations per AVX2 instruction)
   TM: number; // rows per invocation
   TN: number; // columns per invocation, spaced `lanes` apart
+  /**
+   * The workgroup is one subgroup of `lanes` invocations: each lane loads A for a different k and
+   * `subgroupShuffle` hands the values round, instead of every lane loading the same A values.
+   */
+  shuffleA: boolean;
 }
 
 /** Workgroup-memory tiled variant for GPUs. */
@@ -56,13 +62,22 @@ export interface GpuTiledVariant {
 
 export type MatmulVariant = CpuSimdVariant | GpuTiledVariant;
 
-// Fastest of the register-blocked shapes measured on lavapipe (bench/notes/matmul-lavapipe.md):
-// 8x8 beat 4x4 and 4x8 per CPU-second; 16x8, 8x16 and 16x16 were no faster and take far longer to JIT.
-const CPU_SIMD: CpuSimdVariant = { kind: 'cpu-simd', lanes: 8, TM: 8, TN: 8 };
+// Fastest of the register-blocked shapes measured on lavapipe (bench/notes/matmul-lavapipe.md).
+// Without subgroups: 8x8 beat 4x4 and 4x8 per CPU-second; 16x8, 8x16 and 16x16 were no faster and
+// take far longer to JIT. With A shared by subgroupShuffle, an A load no longer costs every lane, so
+// more rows per invocation pay: 16x8 ran ~1.9x faster than 8x8 (24x8 about the same as 16x8, 32x8
+// and 16x16 slower).
+const CPU_SIMD: CpuSimdVariant = { kind: 'cpu-simd', lanes: 8, TM: 8, TN: 8, shuffleA: false };
+const CPU_SIMD_SHUFFLE: CpuSimdVariant = { kind: 'cpu-simd', lanes: 8, TM: 16, TN: 8, shuffleA: true };
 const GPU_TILED: GpuTiledVariant = { kind: 'gpu', threads: 16, TM: 4, TN: 4, KT: 16 };
 
-export function planMatmul(p: MatmulProblem, target: MatmulTarget): KernelLaunch {
-  return planMatmulVariant(p, target === 'gpu' ? GPU_TILED : CPU_SIMD);
+/**
+ * The variant for an adapter: `subgroupSize` is the device's subgroup size when the 'subgroups'
+ * feature is enabled and the size is fixed (lavapipe: 8 on AVX2), else undefined.
+ */
+export function planMatmul(p: MatmulProblem, target: MatmulTarget, subgroupSize?: number): KernelLaunch {
+  if (target === 'gpu') return planMatmulVariant(p, GPU_TILED);
+  return planMatmulVariant(p, subgroupSize === CPU_SIMD_SHUFFLE.lanes ? CPU_SIMD_SHUFFLE : CPU_SIMD);
 }
 
 /** planMatmul with an explicit variant (benchmarks compare variants with it). */
@@ -85,17 +100,28 @@ export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLau
   if (gridZ > MAX_WORKGROUPS_PER_DIM) throw new Error('matmul: batch x rows too large for one dispatch');
   return {
     name: variantName(v),
-    source: v.kind === 'gpu' ? gpuTiledSource(v, p.transA, p.transB) : cpuSimdSource(v, p.transA, p.transB),
+    source: matmulSource(v, p.transA, p.transB),
     entryPoint: 'main',
     workgroups: [tilesX, gridY, gridZ],
     uniforms: packUniforms(p, tilesY),
   };
 }
 
+// Generated sources by variant and layout: the same matmuls run every training step, and returning
+// the same string object saves regenerating it and lets the pipeline cache hash it once.
+const sources = new Map<string, string>();
+
+function matmulSource(v: MatmulVariant, transA: boolean, transB: boolean): string {
+  const key = `${JSON.stringify(v)}|${transA}|${transB}`;
+  let source = sources.get(key);
+  if (!source) sources.set(key, (source = v.kind === 'gpu' ? gpuTiledSource(v, transA, transB) : cpuSimdSource(v, transA, transB)));
+  return source;
+}
+
 function variantName(v: MatmulVariant): string {
   return v.kind === 'gpu'
     ? `matmul_tiled_${v.threads * v.TM}x${v.threads * v.TN}_k${v.KT}`
-    : `matmul_lavapipe_${v.TM}x${v.TN}`;
+    : `matmul_lavapipe_${v.TM}x${v.TN}${v.shuffleA ? '_shuffle' : ''}`;
 }
 
 function validate(p: MatmulProblem): void {
@@ -168,30 +194,39 @@ function cpuSimdSource(v: CpuSimdVariant, transA: boolean, transB: boolean): str
   const rows = range(TM);
   const cols = range(TN);
   const acc = (i: number, j: number) => `acc${i}_${j}`;
-  return `// ${variantName(v)}: C = A x B, ${L.describe}, C is [M, N]; batch folded into workgroups y/z.
+  return `${v.shuffleA ? 'enable subgroups;\n' : ''}// ${variantName(v)}: C = A x B, ${L.describe}, C is [M, N]; batch folded into workgroups y/z.
 // Tiling: a workgroup is ${lanes} invocations (one AVX2 vector on lavapipe, lanes along N). It owns
 // rows tileRow*${TM} .. +${TM - 1} and columns wid.x*${lanes * TN} .. +${lanes * TN - 1}; invocation lid owns
 // columns lid, lid+${lanes}, ... (${TN} of them, ${lanes} apart) of those ${TM} rows: ${TM * TN} accumulators, so each
 // step of k loads ${TM} values of A and ${TN} of B for ${TM * TN} multiply-adds. Rows and columns past the
 // edge are clamped to the last valid one before the loop (loads stay inside the data, the body has
 // no edge tests) and their results are never stored. No workgroup memory: lavapipe scalarises
-// every lane's load anyway, so staging only adds loads and barriers.
+// every lane's load anyway, so staging only adds loads and barriers.${
+    v.shuffleA
+      ? `
+// A is shared through the subgroup (the workgroup is exactly one subgroup of ${lanes}): for each block of
+// ${lanes} steps of k, lane sid loads A(row, k + sid) for its ${TM} rows, and step kk takes lane kk's values
+// with subgroupShuffle. Each A value is loaded once instead of once per lane; the last K % ${lanes} steps
+// run the plain loop.`
+      : ''
+  }
 ${HEADER}
 
 @compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        @builtin(local_invocation_index) lid: u32${v.shuffleA ? ',\n        @builtin(subgroup_invocation_id) sid: u32' : ''}) {
   ${UNFOLD}
   let m0 = tileRow * ${TM}u;
   let n0 = wid.x * ${lanes * TN}u + lid;
 ${rows.map((i) => `  var a${i} = baseA + ${L.aAtK0(`min(m0 + ${i}u, u.M - 1u)`)};`).join('\n')}
 ${cols.map((j) => `  var b${j} = baseB + ${L.bAtK0(`min(n0 + ${j * lanes}u, u.N - 1u)`)};`).join('\n')}
 ${rows.map((i) => `  var ${cols.map((j) => `${acc(i, j)} = 0.0`).join('; var ')};`).join('\n')}
-  for (var k = 0u; k < u.K; k++) {
+${v.shuffleA ? shuffledSteps(v, L) : ''}
+  for (var k = ${v.shuffleA ? 'kShuffled' : '0u'}; k < u.K; k++) {
 ${rows.map((i) => `    let x${i} = A[a${i}]; a${i} += ${L.aStepK};`).join('\n')}
 ${cols.map((j) => `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`).join('\n')}
-${rows.map((i) => '    ' + cols.map((j) => `${acc(i, j)} = fma(x${i}, y${j}, ${acc(i, j)});`).join(' ')).join('\n')}
+${multiplyAdds(v)}
   }
 ${rows
   .map((i) =>
@@ -205,6 +240,28 @@ ${rows
   .join('\n')}
 }
 `;
+}
+
+/** The TM x TN multiply-adds of one step of k into acc{i}_{j}, from x0.. (A) and y0.. (B). */
+function multiplyAdds(v: { TM: number; TN: number }, indent = '    '): string {
+  return range(v.TM)
+    .map((i) => indent + range(v.TN).map((j) => `acc${i}_${j} = fma(x${i}, y${j}, acc${i}_${j});`).join(' '))
+    .join('\n');
+}
+
+/** The shuffleA main loop: whole blocks of `lanes` steps of k; leaves `kShuffled`, where the plain loop goes on. */
+function shuffledSteps(v: CpuSimdVariant, L: ReturnType<typeof layout>): string {
+  const { lanes, TM, TN } = v;
+  return `  let kShuffled = u.K / ${lanes}u * ${lanes}u;
+  let sidA = sid * ${L.aStepK};
+  for (var k0 = 0u; k0 < kShuffled; k0 += ${lanes}u) {
+${range(TM).map((i) => `    let own${i} = A[a${i} + sidA]; a${i} += ${lanes}u * ${L.aStepK};`).join('\n')}
+    for (var kk = 0u; kk < ${lanes}u; kk++) {
+${range(TM).map((i) => `    let x${i} = subgroupShuffle(own${i}, kk);`).join('\n')}
+${range(TN).map((j) => `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`).join('\n')}
+${multiplyAdds(v)}
+    }
+  }`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,7 +331,7 @@ ${rows.map((i) => `  var ${cols.map((j) => `acc${i}_${j} = 0.0`).join('; var ')}
     for (var kk = 0u; kk < ${KT}u; kk++) {
 ${rows.map((i) => `      let x${i} = tileA[kk][ly + ${i * T}u];`).join('\n')}
 ${cols.map((j) => `      let y${j} = tileB[kk][lx + ${j * T}u];`).join('\n')}
-${rows.map((i) => '      ' + cols.map((j) => `acc${i}_${j} = fma(x${i}, y${j}, acc${i}_${j});`).join(' ')).join('\n')}
+${multiplyAdds(v, '      ')}
     }
     workgroupBarrier();
   }

@@ -3,7 +3,7 @@
  * to the kernel as a layout flag instead of being copied; broadcast batch dims become a batch
  * stride of 0. The kernel itself is generated per adapter in src/kernels/wgsl/matmul.ts.
  */
-import { dispatch, kernelTarget } from '../../kernels/runtime.ts';
+import { dispatch, kernelSubgroupSize, kernelTarget } from '../../kernels/runtime.ts';
 import { planMatmul } from '../../kernels/wgsl/matmul.ts';
 import { record } from '../../autograd/node.ts';
 import { broadcastShapes, numel, shapeStr } from '../shape.ts';
@@ -57,6 +57,7 @@ function matmulCore(a: Tensor, b: Tensor): Tensor {
   const launch = planMatmul(
     { batch, M, N, K, transA: A.transposed, transB: B.transposed, batchStrideA: A.batchStride, batchStrideB: B.batchStride },
     kernelTarget(),
+    kernelSubgroupSize(),
   );
   dispatch({ ...launch, buffers: [A.tensor.storage.buffer, B.tensor.storage.buffer, out.storage.buffer] });
   // the operands are views made here, or copies where the layout needs one: release them now

@@ -1,0 +1,121 @@
+/**
+ * Every matmul kernel variant, not only the one this adapter picks, against a float64 product:
+ * the register-blocked lavapipe kernels (plain, and with A shared by subgroupShuffle where the
+ * device has fixed-size subgroups of 8) and the workgroup-memory tiled kernel for GPUs. Each runs
+ * all four transA/transB layouts on odd sizes, K below, at and just past a multiple of 8 (the
+ * shuffled loop handles whole blocks of 8 and leaves the rest to the plain loop), broadcast
+ * batches (stride 0) and a batch large enough to spill the tile grid into workgroups y and z.
+ * The inputs are surrounded by 1e30 (a read past the data would show) and C starts as NaN (a
+ * missing write would show).
+ */
+import { describe, expect, it } from 'vitest';
+import * as gb from '../src/index.ts';
+import { dispatch, runtime } from '../src/kernels/runtime.ts';
+import { planMatmul, planMatmulVariant, type MatmulProblem, type MatmulVariant } from '../src/kernels/wgsl/matmul.ts';
+
+const variants: Array<{ label: string; variant: MatmulVariant; needsSubgroups?: number }> = [
+  { label: 'lavapipe 8x8', variant: { kind: 'cpu-simd', lanes: 8, TM: 8, TN: 8, shuffleA: false } },
+  { label: 'lavapipe 16x8, A shuffled', variant: { kind: 'cpu-simd', lanes: 8, TM: 16, TN: 8, shuffleA: true }, needsSubgroups: 8 },
+  { label: 'gpu tiled 64x64', variant: { kind: 'gpu', threads: 16, TM: 4, TN: 4, KT: 16 } },
+];
+
+type Case = [batch: number, M: number, N: number, K: number, strideA?: 'full' | 0, strideB?: 'full' | 0];
+const cases: Case[] = [
+  [1, 1, 1, 1],
+  [1, 3, 5, 7],
+  [1, 7, 3, 8],
+  [1, 17, 9, 9],
+  [1, 1, 1000, 3],
+  [1, 127, 129, 131],
+  [1, 33, 17, 64],
+  [13, 11, 9, 16, 0, 'full'],
+  [13, 11, 9, 23, 'full', 0],
+  [2, 65, 67, 70],
+];
+
+const PAD = 5;
+
+function seeded(n: number, salt: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * 12.9898 + salt * 78.233) * 0.5));
+}
+
+function padded(data: Float32Array): Float32Array {
+  const out = new Float32Array(data.length + 2 * PAD).fill(1e30);
+  out.set(data, PAD);
+  return out;
+}
+
+async function run(variant: MatmulVariant, p: MatmulProblem, a: Float32Array, b: Float32Array): Promise<Float32Array> {
+  // A and B are bound whole, so their data starts at element 0: the padding goes after the data only
+  const A = gb.tensor(padded(a).subarray(PAD));
+  const B = gb.tensor(padded(b).subarray(PAD));
+  const C = gb.full([p.batch * p.M * p.N], Number.NaN);
+  const launch = planMatmulVariant(p, variant);
+  dispatch({ ...launch, buffers: [A.storage.buffer, B.storage.buffer, C.storage.buffer] });
+  const out = await C.toArray();
+  for (const t of [A, B, C]) t.dispose();
+  return out as Float32Array;
+}
+
+function reference(p: MatmulProblem, a: Float32Array, b: Float32Array): { c: Float64Array; scale: Float64Array } {
+  const c = new Float64Array(p.batch * p.M * p.N);
+  const scale = new Float64Array(c.length);
+  for (let t = 0; t < p.batch; t++)
+    for (let m = 0; m < p.M; m++)
+      for (let n = 0; n < p.N; n++) {
+        let s = 0;
+        let mag = 0;
+        for (let k = 0; k < p.K; k++) {
+          const x = a[t * p.batchStrideA + (p.transA ? k * p.M + m : m * p.K + k)]!;
+          const y = b[t * p.batchStrideB + (p.transB ? n * p.K + k : k * p.N + n)]!;
+          s += x * y;
+          mag += Math.abs(x * y);
+        }
+        c[(t * p.M + m) * p.N + n] = s;
+        scale[(t * p.M + m) * p.N + n] = mag;
+      }
+  return { c, scale };
+}
+
+describe('matmul kernel variants', () => {
+  const subgroupSize = runtime().ctx.subgroupSize;
+  for (const { label, variant, needsSubgroups } of variants) {
+    const skip = needsSubgroups !== undefined && subgroupSize !== needsSubgroups;
+    it.skipIf(skip)(`${label}: all layouts, odd sizes, broadcast batches`, async () => {
+      for (const [batch, M, N, K, sa = 'full', sb = 'full'] of cases)
+        for (const transA of [false, true])
+          for (const transB of [false, true]) {
+            const p: MatmulProblem = { batch, M, N, K, transA, transB, batchStrideA: sa === 0 ? 0 : M * K, batchStrideB: sb === 0 ? 0 : K * N };
+            const a = seeded(sa === 0 ? M * K : batch * M * K, 1);
+            const b = seeded(sb === 0 ? K * N : batch * K * N, 2);
+            const got = await run(variant, p, a, b);
+            const { c, scale } = reference(p, a, b);
+            let worst = 0;
+            for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(got[i]! - c[i]!) / (scale[i]! + 1e-30));
+            expect(worst, `${label} ${JSON.stringify(p)}`).toBeLessThan(1e-6);
+          }
+    });
+
+    it.skipIf(skip)(`${label}: a batch of 70001 spreads over more than 65535 workgroups`, async () => {
+      const batch = 70_001;
+      const p: MatmulProblem = { batch, M: 1, N: 2, K: 3, transA: false, transB: false, batchStrideA: 3, batchStrideB: 0 };
+      const launch = planMatmulVariant(p, variant);
+      expect(launch.workgroups[1] * launch.workgroups[2]).toBeGreaterThan(1);
+      const a = seeded(batch * 3, 3);
+      const b = seeded(6, 4);
+      const got = await run(variant, p, a, b);
+      const { c } = reference(p, a, b);
+      let worst = 0;
+      for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(got[i]! - c[i]!));
+      expect(worst).toBeLessThan(1e-6);
+    });
+  }
+
+  it('the adapter picks the shuffled kernel only where subgroups are 8 lanes wide', () => {
+    const p: MatmulProblem = { batch: 1, M: 64, N: 64, K: 64, transA: false, transB: false, batchStrideA: 0, batchStrideB: 0 };
+    expect(planMatmul(p, 'cpu-simd', 8).name).toBe('matmul_lavapipe_16x8_shuffle');
+    expect(planMatmul(p, 'cpu-simd', 4).name).toBe('matmul_lavapipe_8x8');
+    expect(planMatmul(p, 'cpu-simd', undefined).name).toBe('matmul_lavapipe_8x8');
+    expect(planMatmul(p, 'gpu', 32).name).toBe('matmul_tiled_64x64_k16');
+  });
+});
