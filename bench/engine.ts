@@ -5,18 +5,19 @@
  *   --quick           fewer sizes (256, 1024) and repetitions
  *   --sizes=256,512   matmul sizes
  *   --reps=N          timed repetitions per peer (fewer, down to one, for ops that take seconds)
+ *   --no-subgroups    run the kernels that need no subgroups (for comparisons)
  *   --no-tfjs, --no-torch, --no-write (print only; leave bench/RESULTS.md and bench/results/ alone)
  *
  * Rows: matmul N, add 16M, sum 10M, dispatch overhead, readback 4 MB (see RESULTS_HEADER in
  * report.ts). Results go to bench/RESULTS.md (the `engine` section) and bench/results/engine.json.
  */
 import { resolve } from 'node:path';
-import { add, init, kernelSubgroupSize, kernelTarget, matmul, sum, sync, tensor, type Tensor } from '../src/index.ts';
+import { add, init, kernelSubgroupSize, kernelTarget, matmul, setSubgroupsEnabled, sum, sync, tensor, type Tensor } from '../src/index.ts';
 import { planMatmul } from '../src/kernels/wgsl/matmul.ts';
 import { glassboxPeer } from './peers/glassbox.ts';
 import { startPeers } from './peers/start.ts';
 import { randomData, relativeDifference } from './inputs.ts';
-import { fmt, machine, markdownTable, repoRoot, runLines, textTable, writeJson, writeSection } from './report.ts';
+import { fmt, kernelChoice, machine, markdownTable, repoRoot, runLines, textTable, writeJson, writeSection } from './report.ts';
 import { now, timePeers, type Peer, type PeerTiming, type TimingOptions } from './timing.ts';
 
 // --- options -------------------------------------------------------------------------------
@@ -24,10 +25,10 @@ import { now, timePeers, type Peer, type PeerTiming, type TimingOptions } from '
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const known = /^--(quick|no-tfjs|no-torch|no-write|sizes=[\d,]+|reps=\d+)$/;
+const known = /^--(quick|no-tfjs|no-torch|no-write|no-subgroups|sizes=[\d,]+|reps=\d+)$/;
 for (const a of argv) {
   if (!known.test(a)) {
-    console.error(`bench/engine.ts: unknown option '${a}'. Options: --quick --sizes=256,512 --reps=N --no-tfjs --no-torch --no-write`);
+    console.error(`bench/engine.ts: unknown option '${a}'. Options: --quick --sizes=256,512 --reps=N --no-tfjs --no-torch --no-write --no-subgroups`);
     process.exit(2);
   }
 }
@@ -118,8 +119,9 @@ async function runRow(row: Omit<Row, 'peers'>, peers: Peer[], options: TimingOpt
 
 const started = now();
 const { adapter } = await init();
+if (flag('no-subgroups')) setSubgroupsEnabled(false);
 const info = machine();
-console.error(`glassbox bench: ${adapter.description || adapter.device} (${adapter.vendor}, ${adapter.architecture}); kernel target ${kernelTarget()}`);
+console.error(`glassbox bench: ${adapter.description || adapter.device} (${adapter.vendor}, ${adapter.architecture}); kernel target ${kernelChoice(kernelTarget(), kernelSubgroupSize())}`);
 console.error(`machine: ${info.cpu}, ${info.cores} cores`);
 
 const { tfjs, tfjsNote, torch, torchNote } = await startPeers({ tfjs: !flag('no-tfjs'), torch: !flag('no-torch') });
@@ -219,7 +221,7 @@ if (!flag('no-write')) {
   const md = [
     '## Engine kernels (`bench/engine.ts`)',
     '',
-    ...runLines({ date, machine: `${info.cpu}, ${info.cores} cores${lavapipeThreads}`, adapter: adapterText, target: kernelTarget(), tfjsNote, torchNote, command, seconds: totalSeconds }),
+    ...runLines({ date, machine: `${info.cpu}, ${info.cores} cores${lavapipeThreads}`, adapter: adapterText, target: kernelChoice(kernelTarget(), kernelSubgroupSize()), tfjsNote, torchNote, command, seconds: totalSeconds }),
     '',
     markdownTable(head, table),
     ...(errors.length ? ['', ...errors.map((e) => `- error: ${e}`)] : []),

@@ -90,6 +90,11 @@ export const fmt = (x: number): string =>
   !Number.isFinite(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toPrecision(2);
 
 /** The lines every results section starts with: when, where, against what, and how it was run. */
+/** The kernel choice a run made, for the report: the adapter's target and whether subgroup kernels ran. */
+export function kernelChoice(target: string, subgroupSize: number | undefined): string {
+  return `${target}, ${subgroupSize ? `subgroup kernels (size ${subgroupSize})` : 'no subgroup kernels'}`;
+}
+
 export function runLines(r: { date: string; machine: string; adapter: string; target: string; tfjsNote: string; torchNote: string; command: string; seconds: number }): string[] {
   return [
     `- date: ${r.date}`,

@@ -6,6 +6,7 @@
  *   --quick                 fewer repetitions (each peer's figure from 1-2 of them for the slow nets)
  *   --reps=N                timed repetitions per peer (fewer when a row would exceed its budget)
  *   --models=lenet5,...     nets to train (lenet5, mnist-cnn, cifar-net)
+ *   --no-subgroups          run the kernels that need no subgroups (for comparisons)
  *   --no-tfjs, --no-torch, --no-conv, --no-breakdown,
  *   --no-write              print only; leave bench/RESULTS.md and bench/results/ alone
  *
@@ -24,14 +25,14 @@
  * Results go to bench/RESULTS.md (the `training` section) and bench/results/training.json.
  */
 import { resolve } from 'node:path';
-import { conv2d, grad, init, kernelTarget, tensor } from '../src/index.ts';
+import { conv2d, grad, init, kernelSubgroupSize, kernelTarget, setSubgroupsEnabled, tensor } from '../src/index.ts';
 import type { InputSpec } from '../src/nn/models/zoo.ts';
 import { randomData, relativeDifference } from './inputs.ts';
 import { emptyStepCounters, glassboxPeer, glassboxTrainPeer, replay, type CapturedDispatch, type StepCounters } from './peers/glassbox.ts';
 import type { ConvPass } from './peers/tfjs.ts';
 import type { NetName } from './peers/tfjs_nets.ts';
 import { startPeers } from './peers/start.ts';
-import { fmt, machine, markdownTable, repoRoot, runLines, textTable, writeJson, writeSection } from './report.ts';
+import { fmt, kernelChoice, machine, markdownTable, repoRoot, runLines, textTable, writeJson, writeSection } from './report.ts';
 import { median, now, timePeers, type Peer, type PeerTiming, type TimingOptions } from './timing.ts';
 
 // --- options -------------------------------------------------------------------------------
@@ -50,10 +51,10 @@ const PASSES: ConvPass[] = ['forward', 'input-grad', 'weight-grad'];
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
 const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const known = /^--(quick|no-tfjs|no-torch|no-conv|no-breakdown|no-write|reps=\d+|models=[a-z0-9,-]+)$/;
+const known = /^--(quick|no-tfjs|no-torch|no-conv|no-breakdown|no-write|no-subgroups|reps=\d+|models=[a-z0-9,-]+)$/;
 for (const a of argv) {
   if (!known.test(a)) {
-    console.error(`bench/training.ts: unknown option '${a}'. Options: --quick --reps=N --models=lenet5,mnist-cnn,cifar-net --no-tfjs --no-torch --no-conv --no-breakdown --no-write`);
+    console.error(`bench/training.ts: unknown option '${a}'. Options: --quick --reps=N --models=lenet5,mnist-cnn,cifar-net --no-tfjs --no-torch --no-conv --no-breakdown --no-write --no-subgroups`);
     process.exit(2);
   }
 }
@@ -89,8 +90,9 @@ const convTiming: TimingOptions = { targetSeconds: quick ? 0.2 : 0.4, reps: quic
 
 const started = now();
 const { adapter } = await init();
+if (flag('no-subgroups')) setSubgroupsEnabled(false);
 const info = machine();
-console.error(`glassbox training bench: ${adapter.description || adapter.device} (${adapter.vendor}, ${adapter.architecture}); kernel target ${kernelTarget()}`);
+console.error(`glassbox training bench: ${adapter.description || adapter.device} (${adapter.vendor}, ${adapter.architecture}); kernel target ${kernelChoice(kernelTarget(), kernelSubgroupSize())}`);
 console.error(`machine: ${info.cpu}, ${info.cores} cores`);
 
 const { tfjs, tfjsNote, torch, torchNote } = await startPeers({ tfjs: !flag('no-tfjs'), torch: !flag('no-torch'), tfjsDetail: 'nets in tfjs-core ops (tfjs-layers is not installed), NHWC' });
@@ -371,7 +373,7 @@ if (!flag('no-write')) {
   const md = [
     '## Training and conv2d (`bench/training.ts`)',
     '',
-    ...runLines({ date, machine: `${info.cpu}, ${info.cores} cores${lavapipeThreads}`, adapter: adapterText, target: kernelTarget(), tfjsNote, torchNote, command, seconds: totalSeconds }),
+    ...runLines({ date, machine: `${info.cpu}, ${info.cores} cores${lavapipeThreads}`, adapter: adapterText, target: kernelChoice(kernelTarget(), kernelSubgroupSize()), tfjsNote, torchNote, command, seconds: totalSeconds }),
     `- step: batch ${BATCH}, zero grads + forward + softmax cross-entropy + backward + SGD (lr 0.01, momentum 0.9), train mode (dropout, batch statistics); ` +
       `one fixed **synthetic** batch (uniform [-1, 1) pixels, labels 0-9), not a data set; after ${WARMUP_STEPS.glassbox} warm-up steps ` +
       `(torch ${WARMUP_STEPS.torch}; tfjs 1 when that one took over ${TFJS_SLOW_WARMUP_STEP_SECONDS} s); a repetition runs R steps and waits once; figures are medians of the repetitions. ` +
