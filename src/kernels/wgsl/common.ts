@@ -51,3 +51,33 @@ export class UniformWriter {
     return this.bytes.slice(0, Math.max(16, Math.ceil(this.used / 16) * 16));
   }
 }
+
+/**
+ * Splitting a flat index into coordinates divides by each dimension, and lavapipe runs an integer
+ * division as one scalar `div` per SIMD lane (AVX2 has no vector division): a broadcast add spent
+ * most of its time there. Below 2^24 an index is exact in f32, so `fast_div` takes the quotient
+ * from a multiplication by the reciprocal (passed in the uniforms as f32), which is within 1 of
+ * the true quotient for d >= 2 (and exact for d = 1), and corrects it by one step either way.
+ */
+export const FAST_DIV_LIMIT = 2 ** 24;
+export const FAST_DIV = `fn fast_div(x: u32, d: u32, inv: f32) -> u32 {
+  var q = u32(f32(x) * inv);
+  if (q * d > x) { q -= 1u; } else if (x - q * d >= d) { q += 1u; }
+  return q;
+}`;
+
+/**
+ * WGSL lines that split `index` into coordinates c0..c{rank-1} (row-major over dims dim(0)..),
+ * innermost first. The outermost coordinate is what is left, so the index must be in range.
+ * With `inv` (the name of the uniform holding 1 / dim(d) as f32), quotients come from fast_div,
+ * which needs index < FAST_DIV_LIMIT; without it, from integer division.
+ */
+export function unravel(index: string, rank: number, dim: (d: number) => string, inv?: (d: number) => string): string[] {
+  const lines = [`  var rem = ${index};`];
+  for (let d = rank - 1; d >= 1; d--) {
+    const q = inv ? `fast_div(rem, ${dim(d)}, ${inv(d)})` : `rem / ${dim(d)}`;
+    lines.push(`  let q${d} = ${q}; let c${d} = rem - q${d} * ${dim(d)}; rem = q${d};`);
+  }
+  lines.push('  let c0 = rem;');
+  return lines;
+}

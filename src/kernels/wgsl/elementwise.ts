@@ -14,7 +14,7 @@
  * invocation, since each SIMD lane then issues one wide load instead of four narrow ones).
  */
 import type { DType } from '../../tensor/tensor.ts';
-import { FLAT_INDEX_ARGS, flatIndex, grid1d, UniformWriter, wgslType } from './common.ts';
+import { FAST_DIV, FAST_DIV_LIMIT, FLAT_INDEX_ARGS, flatIndex, grid1d, unravel, UniformWriter, wgslType } from './common.ts';
 import { MATH_HELPERS } from './math.ts';
 import { RANDOM_HELPERS } from './random.ts';
 
@@ -57,12 +57,15 @@ const sources = new Map<string, string>();
 
 export function elementwiseLaunch(spec: ElementwiseSpec): Launch {
   const n = spec.shape.reduce((a, b) => a * b, 1);
-  const vec4 = n % 4 === 0 && !spec.outView && spec.operands.every((o) => o.contiguous && o.offset % 4 === 0);
-  const key = `${spec.name}|${spec.expr}|${spec.shape.length}|${spec.operands.map((o) => `${o.dtype}${o.contiguous ? 'c' : 's'}`).join(',')}|${spec.out}|${!!spec.outView}|${spec.scalars.length}|${!!spec.random}|${vec4}`;
+  const vec4 = vec4Kinds(spec);
+  const fastDiv = needsCoords(spec) && n < FAST_DIV_LIMIT;
+  const kinds = vec4 ? vec4.join('') : spec.operands.map((o) => (o.contiguous ? 'c' : 's')).join('');
+  const key = `${spec.name}|${spec.expr}|${spec.shape.length}|${spec.operands.map((o) => o.dtype).join(',')}|${kinds}|${spec.out}|${!!spec.outView}|${spec.scalars.length}|${!!spec.random}|${!!vec4}|${fastDiv}`;
   let source = sources.get(key);
-  if (!source) sources.set(key, (source = vec4 ? elementwiseVec4Source(spec) : elementwiseSource(spec)));
+  if (!source) sources.set(key, (source = vec4 ? elementwiseVec4Source(spec, vec4, fastDiv) : elementwiseSource(spec, fastDiv)));
   const w = new UniformWriter().u32(n);
   for (const d of spec.shape) w.u32(d);
+  if (fastDiv) for (const d of spec.shape.slice(1)) w.f32(1 / d);
   for (const op of spec.operands) {
     w.u32(op.offset);
     if (!op.contiguous) for (const s of op.strides) w.u32(s);
@@ -77,11 +80,36 @@ export function elementwiseLaunch(spec: ElementwiseSpec): Launch {
 
 const VEC4_WORKGROUP = 256;
 
-/** The uniform struct shared by both variants (the vec4 one reads the same fields). */
-function paramsStruct(spec: ElementwiseSpec): string {
+/**
+ * How each operand is read four elements at a time, or null where the vec4 variant cannot run:
+ * 'c' contiguous with the output (one vec4 at off + i), 'r' a row of four along a contiguous
+ * innermost dimension (a vec4 at its strided offset, which must be 4-aligned), 'b' broadcast along
+ * the innermost dimension (one value, splatted). Non-contiguous operands need the innermost
+ * dimension to hold whole groups of four, so that the four elements share their outer coordinates.
+ */
+function vec4Kinds(spec: ElementwiseSpec): VecKind[] | null {
+  const rank = spec.shape.length;
+  if (spec.outView || spec.shape.reduce((a, b) => a * b, 1) % 4 !== 0) return null;
+  const rowsOfFour = spec.shape[rank - 1]! % 4 === 0;
+  const kinds: VecKind[] = [];
+  for (const o of spec.operands) {
+    if (o.contiguous && o.offset % 4 === 0) kinds.push('c');
+    else if (!o.contiguous && rowsOfFour && o.strides[rank - 1] === 0) kinds.push('b');
+    else if (!o.contiguous && rowsOfFour && o.strides[rank - 1] === 1 && o.offset % 4 === 0 && o.strides.every((st, d) => d === rank - 1 || st % 4 === 0)) kinds.push('r');
+    else return null;
+  }
+  return kinds;
+}
+type VecKind = 'c' | 'r' | 'b';
+
+const needsCoords = (spec: ElementwiseSpec) => !!spec.outView || spec.operands.some((op) => !op.contiguous);
+
+/** The uniform struct shared by both variants (the vec4 one reads the same fields); `fastDiv` adds 1/d1.. (common.ts). */
+function paramsStruct(spec: ElementwiseSpec, fastDiv = false): string {
   const rank = spec.shape.length;
   const fields: string[] = ['n: u32'];
   for (let d = 0; d < rank; d++) fields.push(`d${d}: u32`);
+  if (fastDiv) for (let d = 1; d < rank; d++) fields.push(`inv${d}: f32`);
   spec.operands.forEach((op, i) => {
     fields.push(`off${i}: u32`);
     if (!op.contiguous) for (let d = 0; d < rank; d++) fields.push(`st${i}_${d}: u32`);
@@ -94,25 +122,38 @@ function paramsStruct(spec: ElementwiseSpec): string {
   return `struct Params { ${fields.join(', ')} }`;
 }
 
-function elementwiseVec4Source(spec: ElementwiseSpec): string {
-  const bindings = spec.operands.map((op, i) => `@group(0) @binding(${i}) var<storage, read> in${i}: array<vec4<${wgslType(op.dtype)}>>;`);
+function elementwiseVec4Source(spec: ElementwiseSpec, kinds: VecKind[], fastDiv: boolean): string {
+  const rank = spec.shape.length;
+  const bindings = spec.operands.map((op, i) => {
+    const t = wgslType(op.dtype);
+    return `@group(0) @binding(${i}) var<storage, read> in${i}: array<${kinds[i] === 'b' ? t : `vec4<${t}>`}>;`;
+  });
   const outType = wgslType(spec.out);
+  // where operand k's element (c0, ..., c{rank-1}) sits (c{rank-1} is the first of the four)
+  const at = (k: number) => [`p.off${k}`, ...Array.from({ length: rank }, (_, d) => `c${d} * p.st${k}_${d}`)].join(' + ');
+  const reads = kinds.map((kind, k) =>
+    kind === 'c' ? `  let v${k} = in${k}[p.off${k} / 4u + j];` : kind === 'r' ? `  let v${k} = in${k}[(${at(k)}) / 4u];` : `  let v${k} = vec4(in${k}[${at(k)}]);`,
+  );
+  const coords = kinds.some((kind) => kind !== 'c') ? unravel('4u * j', rank, (d) => `p.d${d}`, fastDiv ? (d) => `p.inv${d}` : undefined) : [];
   const components = [0, 1, 2, 3].map((c) => {
-    const reads = spec.operands.map((_, k) => `let ${VARS[k]} = v${k}[${c}];`).join(' ');
-    return `  { let i = 4u * j + ${c}u; ${reads} r[${c}] = ${outType}(${spec.expr}); }`;
+    const values = spec.operands.map((_, k) => `let ${VARS[k]} = v${k}[${c}];`).join(' ');
+    return `  { let i = 4u * j + ${c}u; ${values} r[${c}] = ${outType}(${spec.expr}); }`;
   });
   return `// ${spec.name} (vec4): out[i] = ${spec.expr}
-${paramsStruct(spec)}
+// Invocation j computes elements 4j .. 4j+3. Operands: ${kinds.map((k, i) => `in${i} ${k === 'c' ? 'contiguous' : k === 'r' ? 'strided rows of four' : 'broadcast along the last dim'}`).join(', ')}.
+${paramsStruct(spec, fastDiv)}
 ${bindings.join('\n')}
 @group(0) @binding(${spec.operands.length}) var<storage, read_write> out: array<vec4<${outType}>>;
 @group(0) @binding(${spec.operands.length + 1}) var<uniform> p: Params;
 ${MATH_HELPERS}
 ${spec.random ? RANDOM_HELPERS : ''}
+${fastDiv && coords.length ? FAST_DIV : ''}
 @compute @workgroup_size(${VEC4_WORKGROUP})
 fn main(${FLAT_INDEX_ARGS}) {
   let j = ${flatIndex(VEC4_WORKGROUP)};
   if (j >= p.n / 4u) { return; }
-${spec.operands.map((_, k) => `  let v${k} = in${k}[p.off${k} / 4u + j];`).join('\n')}
+${coords.join('\n')}
+${reads.join('\n')}
 ${spec.scalars.map((_, k) => `  let s${k} = p.s${k};`).join('\n')}
   var r: vec4<${outType}>;
 ${components.join('\n')}
@@ -121,18 +162,13 @@ ${components.join('\n')}
 `;
 }
 
-function elementwiseSource(spec: ElementwiseSpec): string {
+function elementwiseSource(spec: ElementwiseSpec, fastDiv: boolean): string {
   const rank = spec.shape.length;
   const bindings = spec.operands.map((op, i) => `@group(0) @binding(${i}) var<storage, read> in${i}: array<${wgslType(op.dtype)}>;`);
   const outBinding = `@group(0) @binding(${spec.operands.length}) var<storage, read_write> out: array<${wgslType(spec.out)}>;`;
   const uniformBinding = `@group(0) @binding(${spec.operands.length + 1}) var<uniform> p: Params;`;
 
-  const needCoords = !!spec.outView || spec.operands.some((op) => !op.contiguous);
-  const body: string[] = [];
-  if (needCoords) {
-    body.push('  var rem = i;');
-    for (let d = rank - 1; d >= 0; d--) body.push(`  let c${d} = rem % p.d${d}; rem = rem / p.d${d};`);
-  }
+  const body: string[] = needsCoords(spec) ? unravel('i', rank, (d) => `p.d${d}`, fastDiv ? (d) => `p.inv${d}` : undefined) : [];
   spec.operands.forEach((op, i) => {
     const index = op.contiguous ? `p.off${i} + i` : [`p.off${i}`, ...Array.from({ length: rank }, (_, d) => `c${d} * p.st${i}_${d}`)].join(' + ');
     body.push(`  let ${VARS[i]} = in${i}[${index}];`);
@@ -141,11 +177,12 @@ function elementwiseSource(spec: ElementwiseSpec): string {
 
   const outIndex = spec.outView ? ['p.outOff', ...Array.from({ length: rank }, (_, d) => `c${d} * p.ost${d}`)].join(' + ') : 'i';
   return `// ${spec.name}: out[i] = ${spec.expr}
-${paramsStruct(spec)}
+${paramsStruct(spec, fastDiv)}
 ${bindings.join('\n')}
 ${outBinding}
 ${uniformBinding}
 ${MATH_HELPERS}
+${fastDiv ? FAST_DIV : ''}
 ${spec.random ? RANDOM_HELPERS : ''}
 @compute @workgroup_size(64)
 fn main(${FLAT_INDEX_ARGS}) {

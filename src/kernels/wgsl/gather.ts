@@ -9,7 +9,7 @@
  * compare-and-swap loop (WGSL has no float atomics). Out-of-range indices produce NaN
  * (gather) or are skipped and counted (scatter), never a read or write elsewhere.
  */
-import { FLAT_INDEX_ARGS, flatIndex, grid1d, UniformWriter } from './common.ts';
+import { FAST_DIV, FAST_DIV_LIMIT, FLAT_INDEX_ARGS, flatIndex, grid1d, unravel, UniformWriter } from './common.ts';
 
 export interface GatherSpec {
   mode: 'gather' | 'scatter_add';
@@ -31,13 +31,17 @@ export function gatherLaunch(s: GatherSpec) {
   const rank = s.shape.length;
   const n = s.shape.reduce((a, b) => a * b, 1);
   // nanBits carries NaN's bit pattern: a NaN constant in WGSL source is a compile error
+  const fastDiv = n < FAST_DIV_LIMIT; // integer division is slow on lavapipe (common.ts)
   const fields = ['n: u32', 'nanBits: u32', 'dimSize: u32', 'dataOff: u32', 'indexOff: u32', 'srcOff: u32'];
-  for (let d = 0; d < rank; d++) fields.push(`d${d}: u32`, `ds${d}: u32`, `is${d}: u32`, `ss${d}: u32`);
-  const coords: string[] = ['  var rem = i;', '  var dataAt = p.dataOff;', '  var indexAt = p.indexOff;', '  var srcAt = p.srcOff;'];
-  for (let d = rank - 1; d >= 0; d--) {
-    coords.push(`  let c${d} = rem % p.d${d}; rem = rem / p.d${d};`);
-    coords.push(`  indexAt += c${d} * p.is${d}; srcAt += c${d} * p.ss${d};${d === s.dim ? '' : ` dataAt += c${d} * p.ds${d};`}`);
-  }
+  for (let d = 0; d < rank; d++) fields.push(`d${d}: u32`, `inv${d}: f32`, `ds${d}: u32`, `is${d}: u32`, `ss${d}: u32`);
+  const sumOver = (start: string, stride: (d: number) => string, skip?: number) =>
+    [start, ...Array.from({ length: rank }, (_, d) => d).filter((d) => d !== skip).map((d) => `c${d} * ${stride(d)}`)].join(' + ');
+  const coords = [
+    ...unravel('i', rank, (d) => `p.d${d}`, fastDiv ? (d) => `p.inv${d}` : undefined),
+    `  let indexAt = ${sumOver('p.indexOff', (d) => `p.is${d}`)};`,
+    `  let srcAt = ${sumOver('p.srcOff', (d) => `p.ss${d}`)};`,
+    `  let dataAt = ${sumOver('p.dataOff', (d) => `p.ds${d}`, s.dim)};`,
+  ];
   const gather = s.mode === 'gather';
   const source = `// ${s.mode} along dim ${s.dim} of a rank-${rank} tensor
 struct Params { ${fields.join(', ')} }
@@ -51,6 +55,7 @@ ${
 @group(0) @binding(2) var<storage, read_write> data: array<atomic<u32>>;
 @group(0) @binding(3) var<uniform> p: Params;`
 }
+${fastDiv && rank > 1 ? FAST_DIV : ''}
 @compute @workgroup_size(64)
 fn main(${FLAT_INDEX_ARGS}) {
   let i = ${flatIndex()};
@@ -73,6 +78,6 @@ ${
 }
 `;
   const w = new UniformWriter().u32(n).u32(0x7fc00000).u32(s.dimSize).u32(s.dataOffset).u32(s.indexOffset).u32(s.srcOffset ?? 0);
-  for (let d = 0; d < rank; d++) w.u32(s.shape[d]!).u32(s.dataStrides[d]!).u32(s.indexStrides[d]!).u32(s.srcStrides?.[d] ?? 0);
+  for (let d = 0; d < rank; d++) w.u32(s.shape[d]!).f32(1 / s.shape[d]!).u32(s.dataStrides[d]!).u32(s.indexStrides[d]!).u32(s.srcStrides?.[d] ?? 0);
   return { name: s.mode, source, uniforms: w.finish(), workgroups: grid1d(n) };
 }

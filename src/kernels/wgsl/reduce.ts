@@ -11,7 +11,7 @@
  * variant 'workgroup' gives each job to 64 invocations that stride through it and combine
  * in workgroup memory (long rows).
  */
-import { FLAT_INDEX_ARGS, flatIndex, grid1d, UniformWriter } from './common.ts';
+import { FAST_DIV, FAST_DIV_LIMIT, FLAT_INDEX_ARGS, flatIndex, grid1d, unravel, UniformWriter } from './common.ts';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 
@@ -47,26 +47,24 @@ export function reduceLaunch(s: ReduceSpec): { name: string; source: string; uni
   const chunkLen = Math.ceil(L / s.chunks);
   const jobs = nOut * s.chunks;
 
+  // integer divisions are slow on lavapipe (common.ts): below 2^24, coordinates come from fast_div
+  const fastOuter = nOut < FAST_DIV_LIMIT;
+  const fastInner = L < FAST_DIV_LIMIT;
   const fields = ['jobs: u32', 'chunks: u32', 'chunkLen: u32', 'len: u32', 'offset: u32'];
-  for (let d = 0; d < outerRank; d++) fields.push(`od${d}: u32`, `os${d}: u32`);
-  for (let d = 0; d < innerRank; d++) fields.push(`id${d}: u32`, `is${d}: u32`);
+  for (let d = 0; d < outerRank; d++) fields.push(`od${d}: u32`, `os${d}: u32`, `oinv${d}: f32`);
+  for (let d = 0; d < innerRank; d++) fields.push(`id${d}: u32`, `is${d}: u32`, `iinv${d}: f32`);
 
-  const outerOffset = ['  var rem = o;', '  var base = p.offset;'];
-  for (let d = outerRank - 1; d >= 0; d--) outerOffset.push(`  base += (rem % p.od${d}) * p.os${d}; rem = rem / p.od${d};`);
-  const innerIndex =
-    innerRank === 1
-      ? 'k * p.is0'
-      : `inner_offset(k)`;
+  const outerOffset = [
+    ...unravel('o', outerRank, (d) => `p.od${d}`, fastOuter ? (d) => `p.oinv${d}` : undefined),
+    `  let base = ${['p.offset', ...Array.from({ length: outerRank }, (_, d) => `c${d} * p.os${d}`)].join(' + ')};`,
+  ];
+  const innerIndex = innerRank === 1 ? 'k * p.is0' : `inner_offset(k)`;
   const innerFn =
     innerRank === 1
       ? ''
       : `fn inner_offset(k: u32) -> u32 {
-  var rem = k;
-  var off = 0u;
-${Array.from({ length: innerRank }, (_, i) => innerRank - 1 - i)
-  .map((d) => `  off += (rem % p.id${d}) * p.is${d}; rem = rem / p.id${d};`)
-  .join('\n')}
-  return off;
+${unravel('k', innerRank, (d) => `p.id${d}`, fastInner ? (d) => `p.iinv${d}` : undefined).join('\n')}
+  return ${Array.from({ length: innerRank }, (_, d) => `c${d} * p.is${d}`).join(' + ')};
 }`;
   const better = BETTER[s.op];
   const step = (v: string, k: string) =>
@@ -131,12 +129,13 @@ ${outerOffset.join('\n')}${loop('lid', '64u', 'inRange')}
   const source = `// reduce ${s.op}${s.withIndex ? ' with index' : ''} (${s.variant}), outer rank ${outerRank}, inner rank ${innerRank}
 struct Params { ${fields.join(', ')} }
 ${bindings}
+${(fastOuter && outerRank > 1) || (fastInner && innerRank > 1) ? FAST_DIV : ''}
 ${innerFn}
 ${main}
 `;
   const w = new UniformWriter().u32(jobs).u32(s.chunks).u32(chunkLen).u32(L).u32(s.offset);
-  for (let d = 0; d < outerRank; d++) w.u32(s.outerShape[d]!).u32(s.outerStrides[d]!);
-  for (let d = 0; d < innerRank; d++) w.u32(s.innerShape[d]!).u32(s.innerStrides[d]!);
+  for (let d = 0; d < outerRank; d++) w.u32(s.outerShape[d]!).u32(s.outerStrides[d]!).f32(1 / s.outerShape[d]!);
+  for (let d = 0; d < innerRank; d++) w.u32(s.innerShape[d]!).u32(s.innerStrides[d]!).f32(1 / s.innerShape[d]!);
   const workgroups = s.variant === 'row' ? grid1d(jobs) : grid1d(jobs, 1);
   return { name: `reduce_${s.op}${s.withIndex ? '_arg' : ''}`, source, uniforms: w.finish(), workgroups };
 }
