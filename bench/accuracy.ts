@@ -33,6 +33,8 @@ interface Recipe {
   batchSize: number;
   momentum?: number;
   weightDecay?: number;
+  /** `train --shift`: random translation of training images by up to this many pixels. */
+  shift?: number;
   seed: number;
   /** The issue's target, as a fraction, and how it is phrased there. */
   target: number;
@@ -72,11 +74,12 @@ function trainArgs(r: Recipe, out: string): string[] {
   const args = ['train', '--model', r.model, '--dataset', r.dataset, '--epochs', String(r.epochs), '--optimizer', r.optimizer, '--lr', String(r.lr), '--schedule', r.schedule, '--batch-size', String(r.batchSize), '--seed', String(r.seed)];
   if (r.momentum !== undefined) args.push('--momentum', String(r.momentum));
   if (r.weightDecay !== undefined) args.push('--weight-decay', String(r.weightDecay));
+  if (r.shift !== undefined) args.push('--shift', String(r.shift));
   return [...args, '--out', out];
 }
 
 function folderFor(r: Recipe): string {
-  const extras = `${r.momentum !== undefined ? `-m${r.momentum}` : ''}${r.weightDecay !== undefined ? `-wd${r.weightDecay}` : ''}`;
+  const extras = `${r.momentum !== undefined ? `-m${r.momentum}` : ''}${r.weightDecay !== undefined ? `-wd${r.weightDecay}` : ''}${r.shift !== undefined ? `-shift${r.shift}` : ''}`;
   return resolve(runsDir, `${r.model}-${r.dataset}-${r.optimizer}-lr${r.lr}${extras}-${r.schedule}-bs${r.batchSize}-e${r.epochs}-s${r.seed}`);
 }
 
@@ -168,7 +171,7 @@ const table = rows.map((row) => {
   return [
     r.model,
     r.dataset,
-    `${r.optimizer} lr ${r.lr}${r.momentum !== undefined ? ` m ${r.momentum}` : ''}${r.weightDecay !== undefined ? ` wd ${r.weightDecay}` : ''}, ${r.schedule}, batch ${r.batchSize}, seed ${r.seed}`,
+    `${r.optimizer} lr ${r.lr}${r.momentum !== undefined ? ` m ${r.momentum}` : ''}${r.weightDecay !== undefined ? ` wd ${r.weightDecay}` : ''}, ${r.schedule}, batch ${r.batchSize}${r.shift !== undefined ? `, shift ${r.shift}` : ''}, seed ${r.seed}`,
     `${row.epochsDone}/${r.epochs}`,
     row.accuracy === undefined ? '-' : `${pct(row.accuracy)} (${row.split})`,
     pct(row.bestAccuracy),

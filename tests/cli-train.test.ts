@@ -26,4 +26,14 @@ describe('glassbox train', () => {
     // same weights; the headers differ only if metadata does (it records the same epoch)
     expect(Buffer.compare(a, b)).toBe(0);
   });
+
+  it('--shift translates training images (recorded with the run); a bad value is a usage error', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gb-train-'));
+    await run([...common, '--epochs', '1', '--shift', '2', '--out', out]);
+    const checkpoint = JSON.parse(readFileSync(join(out, 'checkpoint.json'), 'utf8'));
+    expect(checkpoint.config.shift).toBe(2);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.epochs[0].valAccuracy).toBeGreaterThan(0.5);
+    await expect(run([...common, '--epochs', '1', '--shift', '1.5', '--out', out])).rejects.toThrow(/--shift must be a whole number/);
+  });
 });

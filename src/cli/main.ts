@@ -12,7 +12,7 @@ import { parseArgs, UsageError } from './args.ts';
 const COMMANDS: Record<string, { summary: string; options: string[]; run: (args: ReturnType<typeof parseArgs>) => Promise<void> }> = {
   main: { summary: 'train LeNet-5 on MNIST, explain test images with every method, write runs/main/report.html', options: MAIN_OPTIONS, run: mainJob },
   demo: { summary: 'fit an MLP on MNIST and print the loss falling (the engine end to end)', options: ['train-images', 'batch-size'], run: demo },
-  train: { summary: 'train a model: --model <name> --dataset <name> [--epochs --batch-size --lr --optimizer sgd|adam|adamw --schedule none|step|cosine|onecycle --seed --out --limit --resume <dir>]', options: TRAIN_OPTIONS, run: train },
+  train: { summary: 'train a model: --model <name> --dataset <name> [--epochs --batch-size --lr --optimizer sgd|adam|adamw --schedule none|step|cosine|onecycle --shift <pixels> --seed --out --limit --resume <dir>]', options: TRAIN_OPTIONS, run: train },
   evaluate: { summary: 'score every explanation method on the same images: --model <run folder> [--methods all|a,b --n 16 --out <dir> --layer <path>]', options: EVALUATE_OPTIONS, run: evaluateCommand },
   explain: { summary: 'explain one image: --model <run folder> (--image file.png | --index i) [--method saliency|gradcam|ig|...|all --target k --out <dir> --layer <path>]', options: EXPLAIN_OPTIONS, run: explainCommand },
   sanity: { summary: 'Adebayo sanity checks: --model <run folder> [--random-labels <run folder> --methods a,b --n 16 --out <dir>]', options: SANITY_OPTIONS, run: sanityCommand },

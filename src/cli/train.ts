@@ -21,12 +21,14 @@ import { writeJson, writePng } from '../viz/node.ts';
 import { writeFileAtomic } from '../../datasets/io.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 
-export const TRAIN_OPTIONS = ['model', 'dataset', 'epochs', 'batch-size', 'lr', 'optimizer', 'momentum', 'weight-decay', 'schedule', 'seed', 'out', 'limit', 'val-limit', 'resume', 'detect-anomaly'];
+export const TRAIN_OPTIONS = ['model', 'dataset', 'epochs', 'batch-size', 'lr', 'optimizer', 'momentum', 'weight-decay', 'schedule', 'shift', 'seed', 'out', 'limit', 'val-limit', 'resume', 'detect-anomaly'];
 
 interface RunConfig extends Recipe {
   model: string;
   dataset: string;
   seed: number;
+  /** Random translation of each training image by up to this many pixels, zero-filled (a random crop after padding); default: the data set's own augmentation. */
+  shift?: number;
   limit?: number;
   valLimit?: number;
 }
@@ -65,9 +67,16 @@ function configFrom(args: ParsedArgs): RunConfig {
     momentum: numberOption(o, 'momentum', recipe.momentum ?? 0),
     weightDecay: numberOption(o, 'weight-decay', recipe.weightDecay ?? 0),
     seed: numberOption(o, 'seed', 0),
+    shift: o.shift === undefined ? undefined : shiftOption(o),
     limit: o.limit === undefined ? undefined : numberOption(o, 'limit', 0),
     valLimit: o['val-limit'] === undefined ? undefined : numberOption(o, 'val-limit', 0),
   };
+}
+
+function shiftOption(o: ParsedArgs['options']): number {
+  const shift = numberOption(o, 'shift', 0);
+  if (!Number.isInteger(shift) || shift < 0) throw new UsageError(`--shift must be a whole number of pixels (0 or more), got ${o.shift}`);
+  return shift;
 }
 
 function makeOptimizer(c: RunConfig, params: gb.Tensor[]): gb.optim.Optimizer {
@@ -117,7 +126,7 @@ export async function train(args: ParsedArgs): Promise<void> {
   const model = entry.build({ channels: trainSet.channels, height: trainSet.height, width: trainSet.width, classes: trainSet.classes.length });
   console.error(gb.nn.summary(model, [1, trainSet.channels, trainSet.height, trainSet.width]).toString());
   const optimizer = makeOptimizer(config, model.parameters());
-  const trainLoader = new DataLoader(trainSet, { batchSize: config.batchSize, shuffle: true, seed: config.seed, keepLast: false, mean: spec.mean, std: spec.std, augment: spec.augment });
+  const trainLoader = new DataLoader(trainSet, { batchSize: config.batchSize, shuffle: true, seed: config.seed, keepLast: false, mean: spec.mean, std: spec.std, augment: config.shift === undefined ? spec.augment : { ...spec.augment, cropPadding: config.shift } });
   const valLoader = new DataLoader(valSet, { batchSize: 500, mean: spec.mean, std: spec.std });
   const afterStep = makeSchedule(config, optimizer, trainLoader.batchesPerEpoch);
   const history: EpochRecord[] = checkpoint?.history ?? [];
