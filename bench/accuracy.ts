@@ -15,8 +15,8 @@
  * run of the recipe is reported as it is; one that holds an unfinished run is resumed from its
  * last checkpoint (`train --resume`), so an interrupted benchmark continues where it stopped.
  * These are long runs on a CPU-backed adapter: on the reference machine (2 cores, lavapipe) the
- * MNIST CNN trains at ~55 images/s (~18 min an epoch) and the CIFAR-10 net at ~13 (~65 min an
- * epoch), so the whole list takes many hours; pick rows with --only.
+ * training benchmark's steps run the MNIST CNN at ~166 images/s (~6 min an epoch) and the
+ * CIFAR-10 net at ~53 (~16 min an epoch), so the whole list takes hours; pick rows with --only.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
