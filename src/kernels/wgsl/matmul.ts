@@ -77,7 +77,10 @@ const GPU_TILED: GpuTiledVariant = { kind: 'gpu', threads: 16, TM: 4, TN: 4, KT:
  */
 export function planMatmul(p: MatmulProblem, target: MatmulTarget, subgroupSize?: number): KernelLaunch {
   if (target === 'gpu') return planMatmulVariant(p, GPU_TILED);
-  return planMatmulVariant(p, subgroupSize === CPU_SIMD_SHUFFLE.lanes ? CPU_SIMD_SHUFFLE : CPU_SIMD);
+  if (subgroupSize !== CPU_SIMD_SHUFFLE.lanes) return planMatmulVariant(p, CPU_SIMD);
+  // Small matrices (a conv's few output channels, its 25 taps) would leave most of a 16 x 64 tile
+  // idle: halve the block along a side that is short.
+  return planMatmulVariant(p, { ...CPU_SIMD_SHUFFLE, TM: p.M <= 8 ? 8 : CPU_SIMD_SHUFFLE.TM, TN: p.N <= 32 ? 4 : CPU_SIMD_SHUFFLE.TN });
 }
 
 /** planMatmul with an explicit variant (benchmarks compare variants with it). */
