@@ -14,7 +14,7 @@
 import { resolve } from 'node:path';
 import { add, init, kernelSubgroupSize, kernelTarget, matmul, setSubgroupsEnabled, sum, sync, tensor, type Tensor } from '../src/index.ts';
 import { planMatmul } from '../src/kernels/wgsl/matmul.ts';
-import { glassboxPeer } from './peers/glassbox.ts';
+import { dawnDirectPeer, glassboxPeer } from './peers/glassbox.ts';
 import { startPeers } from './peers/start.ts';
 import { randomData, relativeDifference } from './inputs.ts';
 import { fmt, kernelChoice, machine, markdownTable, repoRoot, runLines, textTable, writeJson, writeSection } from './report.ts';
@@ -165,7 +165,7 @@ for (const n of sizes) {
   const n = 1024;
   const x = randomData(n, 6);
   const stats: { dispatchesPerOp?: number } = {};
-  const peers = [glassboxPeer(() => [tensor(x), tensor(x)], ([p, q]) => add(p!, q!), stats)];
+  const peers = [glassboxPeer(() => [tensor(x), tensor(x)], ([p, q]) => add(p!, q!), stats), dawnDirectPeer(() => [tensor(x), tensor(x)], ([p, q]) => add(p!, q!))];
   if (tfjs) peers.push(tfjs.tinyAdds(x));
   rows.push(await runRow({ name: 'dispatch (add 1K)', unit: 'us/op' }, peers, timing({ repeat: quick ? 500 : 2000 }), stats));
 }
@@ -213,7 +213,17 @@ const adapterText = `${adapter.description || adapter.device} (vendor ${adapter.
 const lavapipeThreads = process.env.LP_NUM_THREADS ? `, LP_NUM_THREADS=${process.env.LP_NUM_THREADS}` : '';
 const totalSeconds = now() - started;
 
+// Dawn alone, for the dispatch row (bench/peers/glassbox.ts, dawnDirectPeer)
+const dispatchRow = rows.find((r) => r.name.startsWith('dispatch'));
+const direct = dispatchRow?.peers.find((p) => p.name === 'dawn-direct');
+const ours = dispatchRow?.peers.find((p) => p.name === 'glassbox');
+const floorLine =
+  direct && ours && !direct.error && !ours.error
+    ? `Dawn alone (the same add kernel recorded straight into Dawn: one bind group, 64 dispatches per pass and submit, no glassbox op): ${fmt(direct.seconds * 1e6)} us/dispatch, so glassbox's op adds ${fmt((ours.seconds - direct.seconds) * 1e6)} us on top.`
+    : undefined;
+
 console.log(`\n${textTable(head, table)}`);
+if (floorLine) console.log(floorLine);
 for (const e of errors) console.log(`error: ${e}`);
 console.log(`(${totalSeconds.toFixed(0)} s; x = glassbox speed over the peer's, above 1 = glassbox faster)`);
 
@@ -224,6 +234,7 @@ if (!flag('no-write')) {
     ...runLines({ date, machine: `${info.cpu}, ${info.cores} cores${lavapipeThreads}`, adapter: adapterText, target: kernelChoice(kernelTarget(), kernelSubgroupSize()), tfjsNote, torchNote, command, seconds: totalSeconds }),
     '',
     markdownTable(head, table),
+    ...(floorLine ? ['', floorLine] : []),
     ...(errors.length ? ['', ...errors.map((e) => `- error: ${e}`)] : []),
   ].join('\n');
   writeSection(RESULTS_MD, 'engine', md);

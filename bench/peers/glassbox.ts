@@ -45,6 +45,69 @@ export function glassboxPeer(inputs: () => Tensor[], op: (xs: Tensor[]) => Tenso
   };
 }
 
+/**
+ * Dawn's own floor for the dispatch row: the kernel that `op` dispatches (captured once), recorded
+ * straight into Dawn with no glassbox op, tensor or queue logic: one bind group made up front,
+ * 64 dispatches per compute pass and submit as glassbox's queue does, one wait at the end.
+ */
+export function dawnDirectPeer(inputs: () => Tensor[], op: (xs: Tensor[]) => Tensor): Peer {
+  let xs: Tensor[] = [];
+  let captured: CapturedDispatch | undefined;
+  let group: GPUBindGroup | undefined;
+  let uniformBuffer: GPUBuffer | undefined;
+  return {
+    name: 'dawn-direct',
+    async warmup() {
+      xs = inputs();
+      dispatchTap();
+      sink = [];
+      const y = op(xs);
+      captured = sink[0];
+      sink = undefined;
+      await y.toArray();
+      y.dispose();
+      if (!captured) throw new Error('dawn-direct: the op dispatched nothing');
+      const { device } = runtime();
+      const { kernel, buffers, uniforms } = captured;
+      const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: kernel.storage[i]!.binding, resource: { buffer } }));
+      if (kernel.uniform && uniforms) {
+        uniformBuffer = device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+        device.queue.writeBuffer(uniformBuffer, 0, uniforms);
+        entries.push({ binding: kernel.uniform.binding, resource: { buffer: uniformBuffer, size: kernel.uniform.size } });
+      }
+      group = device.createBindGroup({ layout: kernel.layout, entries });
+      const t0 = now();
+      await this.run(1);
+      return { seconds: now() - t0 };
+    },
+    async run(repeat) {
+      const { device } = runtime();
+      const { kernel, workgroups } = captured!;
+      await sync();
+      const t0 = now();
+      for (let done = 0; done < repeat; ) {
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(kernel.pipeline);
+        for (let i = 0; i < 64 && done < repeat; i++, done++) {
+          pass.setBindGroup(0, group!);
+          pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+        }
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+      }
+      await sync();
+      return now() - t0;
+    },
+    async dispose() {
+      for (const x of xs) x.dispose();
+      xs = [];
+      uniformBuffer?.destroy();
+      await sync();
+    },
+  };
+}
+
 /** One dispatch as the command queue received it. */
 export interface CapturedDispatch {
   kernel: Kernel;
