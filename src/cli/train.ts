@@ -27,8 +27,6 @@ interface RunConfig extends Recipe {
   model: string;
   dataset: string;
   seed: number;
-  /** Random translation of each training image by up to this many pixels, zero-filled (a random crop after padding); default: the data set's own augmentation. */
-  shift?: number;
   limit?: number;
   valLimit?: number;
 }
@@ -67,7 +65,7 @@ function configFrom(args: ParsedArgs): RunConfig {
     momentum: numberOption(o, 'momentum', recipe.momentum ?? 0),
     weightDecay: numberOption(o, 'weight-decay', recipe.weightDecay ?? 0),
     seed: numberOption(o, 'seed', 0),
-    shift: o.shift === undefined ? undefined : shiftOption(o),
+    shift: o.shift === undefined ? recipe.shift : shiftOption(o),
     limit: o.limit === undefined ? undefined : numberOption(o, 'limit', 0),
     valLimit: o['val-limit'] === undefined ? undefined : numberOption(o, 'val-limit', 0),
   };
