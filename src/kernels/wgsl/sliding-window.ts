@@ -223,6 +223,32 @@ const BACKWARD_BODY: Record<WindowBackwardMode, { bindings: string; tap: string 
   },
 };
 
+// Windows that tile the image (kernel = stride, no padding or dilation) cover each pixel once:
+// its window and tap follow by division, with no loop over the taps.
+const tiling = (w: Window2d) => w.kh === w.sh && w.kw === w.sw && w.ph === 0 && w.pw === 0 && w.dh === 1 && w.dw === 1;
+
+const TILED_GATHER = `  let oh = h / SH;
+  let ow = w / SW;
+  if (oh < OH && ow < OW) {
+    let ki = h % SH;
+    let kj = w % SW;
+    TAP
+  }`;
+
+const OVERLAPPING_GATHER = `  for (var ki = 0u; ki < KH; ki++) {
+    let th = i32(h) + PH - i32(ki * DH);
+    if (th < 0 || th % i32(SH) != 0) { continue; }
+    let oh = u32(th) / SH;
+    if (oh >= OH) { continue; }
+    for (var kj = 0u; kj < KW; kj++) {
+      let tw = i32(w) + PW - i32(kj * DW);
+      if (tw < 0 || tw % i32(SW) != 0) { continue; }
+      let ow = u32(tw) / SW;
+      if (ow >= OW) { continue; }
+      TAP
+    }
+  }`;
+
 /**
  * Backward (gather form): bindings cols (col2im) or g (+ indices for max), all contiguous,
  * then out [N, C, H, W], then the uniforms.
@@ -251,19 +277,7 @@ fn main(${FLAT_INDEX_ARGS}) {
   let h = (i / W) % H;
   let plane = i / (W * H);
   var acc = 0.0;
-  for (var ki = 0u; ki < KH; ki++) {
-    let th = i32(h) + PH - i32(ki * DH);
-    if (th < 0 || th % i32(SH) != 0) { continue; }
-    let oh = u32(th) / SH;
-    if (oh >= OH) { continue; }
-    for (var kj = 0u; kj < KW; kj++) {
-      let tw = i32(w) + PW - i32(kj * DW);
-      if (tw < 0 || tw % i32(SW) != 0) { continue; }
-      let ow = u32(tw) / SW;
-      if (ow >= OW) { continue; }
-      ${body.tap}
-    }
-  }
+${tiling(w) ? TILED_GATHER.replace('TAP', body.tap) : OVERLAPPING_GATHER.replace('TAP', body.tap)}
   out[i] = acc;
 }
 `);
