@@ -3,15 +3,18 @@
  * copies all come from this one template, specialised by an expression and the operands.
  *
  * Indexing: invocation i computes output element i (the output is contiguous). Its
- * coordinates (c0..c{r-1}) in the output shape are recovered by repeated div/mod, and each
- * tensor operand is read at off + sum_k c_k * stride_k, so broadcasting (stride 0),
- * transposes and slices need no copy. Operands that are contiguous with the output skip
- * the index arithmetic and read element off + i.
+ * coordinates (c0..c{r-1}) in the output shape are recovered by `unravel` (common.ts: division
+ * by each dimension, through an f32 reciprocal below 2^24 elements), and each tensor operand is
+ * read at off + sum_k c_k * stride_k, so broadcasting (stride 0), transposes and slices need no
+ * copy. Operands that are contiguous with the output skip the index arithmetic and read
+ * element off + i.
  *
- * When every operand is contiguous and 16-byte aligned, a vec4 variant runs instead: each
- * invocation loads four consecutive elements of every operand as one vec4 and evaluates the
- * expression on each component (measured on lavapipe: ~3x the bandwidth of one element per
- * invocation, since each SIMD lane then issues one wide load instead of four narrow ones).
+ * Where four consecutive outputs can be read four at a time from every operand, a vec4 variant
+ * runs instead: each invocation evaluates the expression on four elements (measured on
+ * lavapipe: ~3x the bandwidth of one element per invocation). An operand is then contiguous
+ * (one vec4 at off + i), a 4-aligned row along a contiguous last dimension (one vec4 at its
+ * strided offset), or broadcast along the last dimension (one value, splatted: a bias, a
+ * batch-norm statistic); see vec4Kinds.
  */
 import type { DType } from '../../tensor/tensor.ts';
 import { FAST_DIV, FAST_DIV_LIMIT, FLAT_INDEX_ARGS, flatIndex, grid1d, unravel, UniformWriter, wgslType } from './common.ts';
