@@ -26,7 +26,9 @@ Engine rows (\`bench/engine.ts\`):
   written (3 x 4 bytes per element).
 - **sum 10M**: sum of 10^7 elements to one value; GB/s counts the 4 x 10^7 bytes read.
 - **dispatch**: many small adds (1,024 elements) recorded back to back, then one wait;
-  microseconds per op (for glassbox one op is one dispatch).
+  microseconds per op (for glassbox one op is one dispatch). The line under the table times
+  the same kernel recorded straight into Dawn (one bind group, 64 dispatches per pass and
+  submit, no glassbox op): Dawn's and lavapipe's own floor, and what glassbox adds to it.
 - **readback 4 MB**: copying a freshly computed 1M-element tensor to JavaScript, ms.
 - Each figure is the median of several repetitions; a repetition records R ops back to back
   and waits once (R is chosen so that a repetition lasts a fraction of a second).
