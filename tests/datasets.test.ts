@@ -1,7 +1,8 @@
 /**
- * Data-set layer tests. They use the offline copies in ../shared/datasets
- * (MNIST, CIFAR-10 with 1,000 test images) and Debian's dataset-fashion-mnist
- * package (apt-get install -y dataset-fashion-mnist); the Fashion-MNIST tests
+ * Data-set layer tests. They use the offline copies of MNIST and CIFAR-10 (1,000 test images)
+ * that the loaders find first: ../shared/datasets, or the folder GLASSBOX_DATA or
+ * GLASSBOX_MNIST_DIR / GLASSBOX_CIFAR10_DIR names (a clone outside that layout), and Debian's
+ * dataset-fashion-mnist package (apt-get install -y dataset-fashion-mnist); the Fashion-MNIST tests
  * are skipped, with a note, where that package is missing.
  */
 import { execFileSync } from 'node:child_process';
@@ -15,13 +16,16 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CIFAR10_ARCHIVE, ChecksumError, DatasetFormatError, DatasetNotFoundError, DEBIAN_FASHION_MNIST_DIR, DownloadError,
-  MNIST_FILES, SHARED_DATASETS_DIR, classToPair, encodeIdx, ensureDownloaded, extractCifarArchive, generateMnistMixture, loadCifar10,
+  MNIST_FILES, classToPair, encodeIdx, ensureDownloaded, extractCifarArchive, generateMnistMixture, loadCifar10,
   loadDataset, loadFashionMnist, loadMnist, numPairClasses, pairToClass, parseIdx, readIdxFile, readTar, Rng,
   type ImageDataset, type MixtureDataset,
 } from '../datasets/index.ts';
+import { localCandidates } from '../datasets/paths.ts';
 
-const MNIST_DIR = join(SHARED_DATASETS_DIR, 'mnist');
-const CIFAR_DIR = join(SHARED_DATASETS_DIR, 'cifar10', 'cifar-10-batches-bin');
+// the folder the loaders read by default, so d.source can be checked and its files copied
+const MNIST_DIR = localCandidates('mnist', undefined, existsSync)[0]!.dir;
+const CIFAR_ROOT = localCandidates('cifar10', undefined, existsSync)[0]!.dir;
+const CIFAR_DIR = existsSync(join(CIFAR_ROOT, 'cifar-10-batches-bin')) ? join(CIFAR_ROOT, 'cifar-10-batches-bin') : CIFAR_ROOT;
 const HAVE_FASHION = existsSync(join(DEBIAN_FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
 const HAVE_TAR = (() => { try { execFileSync('tar', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 const SLOW = 30_000;
@@ -48,6 +52,9 @@ function mean(bytes: Uint8Array): number {
 }
 
 /** Run `fn` with some environment variables set, then restore them. */
+/** Download tests must not find a local copy through the caller's environment (a clone run with GLASSBOX_DATA set). */
+const NO_LOCAL_COPIES = { GLASSBOX_DATA: undefined, GLASSBOX_MNIST_DIR: undefined, GLASSBOX_CIFAR10_DIR: undefined, GLASSBOX_FASHION_MNIST_DIR: undefined };
+
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
   const saved: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(vars)) {
@@ -230,7 +237,7 @@ describe('CIFAR-10', () => {
     // The download path: the served archive is not the real one, so the authors' MD5 must reject it.
     const cacheDir = join(tmp, 'cifar-cache');
     const asked: string[] = [];
-    const err = await loadCifar10({ split: 'test', searchDefaults: false, cacheDir, fetch: folderFetch(srcDir, asked), progress: false }).catch((e: unknown) => e);
+    const err = await withEnv(NO_LOCAL_COPIES, () => loadCifar10({ split: 'test', searchDefaults: false, cacheDir, fetch: folderFetch(srcDir, asked), progress: false })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChecksumError);
     expect(asked).toEqual(CIFAR10_ARCHIVE.urls);
     expect(String(err)).toContain('c32a1d4ab5d03f1284b67883e8d87530');
@@ -241,7 +248,7 @@ describe('CIFAR-10', () => {
     const md5 = createHash('md5').update(await readFile(tgz)).digest('hex');
     const path = await ensureDownloaded({ ...CIFAR10_ARCHIVE, urls: [pathToFileURL(tgz).href], checksum: { md5 } }, join(cacheDir, 'cifar10'), { progress: false });
     await extractCifarArchive(path, join(cacheDir, 'cifar10', 'cifar-10-batches-bin'));
-    const cached = await loadCifar10({ split: 'train', searchDefaults: false, cacheDir, download: false });
+    const cached = await withEnv(NO_LOCAL_COPIES, () => loadCifar10({ split: 'train', searchDefaults: false, cacheDir, download: false }));
     expect(cached.n).toBe(100);
     expect(cached.source).toBe(join(cacheDir, 'cifar10', 'cifar-10-batches-bin'));
   }, SLOW);
@@ -366,14 +373,14 @@ describe('download', () => {
   it('loadMnist downloads the real mirror URLs into the cache (mocked fetch), and GLASSBOX_OFFLINE stops it', async () => {
     const cacheDir = join(tmp, 'cache');
     const asked: string[] = [];
-    const d = await loadMnist({ split: 'test', searchDefaults: false, cacheDir, fetch: folderFetch(MNIST_DIR, asked), progress: false });
+    const d = await withEnv(NO_LOCAL_COPIES, () => loadMnist({ split: 'test', searchDefaults: false, cacheDir, fetch: folderFetch(MNIST_DIR, asked), progress: false }));
     expect(asked).toEqual([MNIST_FILES.testImages.urls[0], MNIST_FILES.testLabels.urls[0]]);
     expect(asked[0]).toBe('https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz');
     expect(d.n).toBe(10000);
     expect(sameBytes(d.images, mnistTest.images)).toBe(true);
     expect(d.source).toBe(join(cacheDir, 'mnist'));
     // GLASSBOX_CACHE picks the cache folder; offline with an empty cache: a clear error.
-    const err = await withEnv({ GLASSBOX_OFFLINE: '1', GLASSBOX_CACHE: join(tmp, 'empty-cache') }, () => loadMnist({ split: 'train', searchDefaults: false })).catch((e: unknown) => e);
+    const err = await withEnv({ ...NO_LOCAL_COPIES, GLASSBOX_OFFLINE: '1', GLASSBOX_CACHE: join(tmp, 'empty-cache') }, () => loadMnist({ split: 'train', searchDefaults: false })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetNotFoundError);
     expect(String(err)).toContain(join(tmp, 'empty-cache', 'mnist'));
     expect(String(err)).toMatch(/GLASSBOX_MNIST_DIR/);
