@@ -95,6 +95,31 @@ describe('autograd', () => {
     }
   });
 
+  it("linear: the weight's gradient arrives contiguous in W's own [out, in] layout, with the values of g^T x", async () => {
+    const x = gb.tensor([1, 2, 3, -1, 0, 2], [2, 3]);
+    const w = gb.tensor([0.5, -1, 2, 1, 0, -2, 3, 1, 1, -1, 2, 0], [4, 3], { requiresGrad: true });
+    const g = gb.tensor([1, -2, 0.5, 3, 2, 1, -1, 0], [2, 4]);
+    gb.linear(x, w).backward(g);
+    expect(w.grad!.isContiguous).toBe(true);
+    // dL/dW[o, i] = sum_n g[n, o] x[n, i]
+    const expected = [0, 1, 2, 3].flatMap((o) => [0, 1, 2].map((i) => [0, 1].reduce((s, n) => s + [1, -2, 0.5, 3, 2, 1, -1, 0][n * 4 + o]! * [1, 2, 3, -1, 0, 2][n * 3 + i]!, 0)));
+    expect(Array.from(await w.grad!.toArray())).toEqual(expected);
+  });
+
+  it('crossEntropy: a label outside [0, C) makes its row NaN (anomaly mode names the op), not a finite wrong loss', async () => {
+    const logits = gb.tensor([0.5, -1, 2, 1, 0, -2], [2, 3]);
+    const rows = await gb.crossEntropy(logits, gb.tensor([2, 3], [2], { dtype: 'int32' }), { reduction: 'none' }).toArray();
+    expect(rows[0]).toBeCloseTo(Math.log(Math.exp(0.5) + Math.exp(-1) + Math.exp(2)) - 2, 5);
+    expect(rows[1]).toBeNaN();
+    gb.setAnomalyDetection(true);
+    try {
+      await expect(gb.crossEntropy(logits, gb.tensor([-1, 0], [2], { dtype: 'int32' })).toArray()).rejects.toThrow(/'crossEntropy' produced NaN/);
+    } finally {
+      gb.setAnomalyDetection(false);
+    }
+    expect(() => gb.crossEntropy(logits, gb.tensor([0, 1], [2], { dtype: 'int32' }), { labelSmoothing: 1.5 })).toThrow(/labelSmoothing must be in \[0, 1\]/);
+  });
+
   it('tidy disposes intermediates and keeps what it returns', async () => {
     const before = gb.memory().bytesInUse;
     const x = gb.ones([256]);

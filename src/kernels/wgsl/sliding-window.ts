@@ -9,6 +9,8 @@
  * - a backward template that gathers instead of scattering: one invocation per input pixel,
  *   looping over the windows that cover it and summing their contributions (col2im, the
  *   max-pool gradient, the avg-pool gradient). No atomics, so results are deterministic.
+ *   Where the windows tile the image exactly (2x2 pooling of an even image), each pixel has one
+ *   window, so a scatter template writes each window's taps from one invocation instead.
  */
 import { FLAT_INDEX_ARGS, flatIndex, grid1d, UniformWriter } from './common.ts';
 
@@ -223,18 +225,6 @@ const BACKWARD_BODY: Record<WindowBackwardMode, { bindings: string; tap: string 
   },
 };
 
-// Windows that tile the image (kernel = stride, no padding or dilation) cover each pixel once:
-// its window and tap follow by division, with no loop over the taps.
-const tiling = (w: Window2d) => w.kh === w.sh && w.kw === w.sw && w.ph === 0 && w.pw === 0 && w.dh === 1 && w.dw === 1;
-
-const TILED_GATHER = `  let oh = h / SH;
-  let ow = w / SW;
-  if (oh < OH && ow < OW) {
-    let ki = h % SH;
-    let kj = w % SW;
-    TAP
-  }`;
-
 const OVERLAPPING_GATHER = `  for (var ki = 0u; ki < KH; ki++) {
     let th = i32(h) + PH - i32(ki * DH);
     if (th < 0 || th % i32(SH) != 0) { continue; }
@@ -249,35 +239,93 @@ const OVERLAPPING_GATHER = `  for (var ki = 0u; ki < KH; ki++) {
     }
   }`;
 
+// Windows that tile the image exactly (kernel = stride, no padding or dilation, H = OH * SH and
+// W = OW * SW) cover every pixel exactly once, so the backward can go the other way round: one
+// invocation per window reads its gradient (and argmax) once and writes all of its taps. The gather
+// form would read them once per pixel; on lavapipe, where each load is scalarised per lane, the
+// scatter form measured 3-5x faster for 2x2 max pooling ([64, 6, 28, 28]: 1.99 -> 0.42 ms, [64, 32, 24, 24]: 7.6 -> 1.35 ms).
+const tiling = (w: Window2d) => w.kh === w.sh && w.kw === w.sw && w.ph === 0 && w.pw === 0 && w.dh === 1 && w.dw === 1;
+const exactTiling = (w: Window2d) => tiling(w) && w.H === w.OH * w.sh && w.W === w.OW * w.sw;
+
+// Windows that tile the image but leave a remainder uncovered gather: each pixel's window and tap
+// follow by division, with no loop over the taps.
+const TILED_GATHER = `  let oh = h / SH;
+  let ow = w / SW;
+  if (oh < OH && ow < OW) {
+    let ki = h % SH;
+    let kj = w % SW;
+    TAP
+  }`;
+
+const SCATTER_TAP: Record<WindowBackwardMode, { init: string; value: string }> = {
+  col2im: { init: '', value: 'cols[((plane * KH + ki) * KW + kj) * OH * OW + o % (OH * OW)]' },
+  max: { init: 'let v = g[o]; let arg = indices[o];', value: 'select(0.0, v, arg == i32(h * W + w))' },
+  avg: { init: 'let v = g[o] / avg_divisor(oh, ow);', value: 'v' },
+};
+
+/** What both backward forms declare, up to the opening of main: geometry, inputs, out, uniforms. */
+function backwardDeclarations(mode: WindowBackwardMode, constants: string): string {
+  const outBinding = mode === 'max' ? 2 : 1;
+  return `${PARAMS}
+${constants}
+${BACKWARD_BODY[mode].bindings}
+@group(0) @binding(${outBinding}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${outBinding + 1}) var<uniform> p: Params;
+${mode === 'avg' ? AVG_DIVISOR : ''}
+@compute @workgroup_size(64)
+fn main(${FLAT_INDEX_ARGS}) {`;
+}
+
+function scatterSource(mode: WindowBackwardMode, constants: string): string {
+  const tap = SCATTER_TAP[mode];
+  return `// ${mode}: sliding-window backward for windows that tile the image, scattered per window.
+// Invocation o is window (b, c, oh, ow) with o = ((b * C + c) * OH + oh) * OW + ow; its tap (ki, kj)
+// is pixel (h, w) = (oh * SH + ki, ow * SW + kj), which no other window covers.
+${backwardDeclarations(mode, constants)}
+  let o = ${flatIndex()};
+  if (o >= p.n) { return; }
+  let ow = o % OW;
+  let oh = (o / OW) % OH;
+  let plane = o / (OW * OH);
+  ${tap.init}
+  for (var ki = 0u; ki < KH; ki++) {
+    let h = oh * SH + ki;
+    for (var kj = 0u; kj < KW; kj++) {
+      let w = ow * SW + kj;
+      out[(plane * H + h) * W + w] = ${tap.value};
+    }
+  }
+}
+`;
+}
+
 /**
- * Backward (gather form): bindings cols (col2im) or g (+ indices for max), all contiguous,
- * then out [N, C, H, W], then the uniforms.
+ * Backward: bindings cols (col2im) or g (+ indices for max), all contiguous, then out
+ * [N, C, H, W], then the uniforms. Gathered per input pixel, or scattered per window where the
+ * windows tile the image exactly.
  */
 export function windowBackwardLaunch(mode: WindowBackwardMode, s: WindowLaunchSpec) {
   const w = s.win;
+  if (exactTiling(w)) {
+    const n = s.batch * w.C * w.OH * w.OW;
+    const source = memoSource(`backward_${mode}_scatter`, w, !!s.includePad, (constants) => scatterSource(mode, constants));
+    return { name: `window_${mode}_backward_scatter`, source, uniforms: uniforms(n, s), workgroups: grid1d(n) };
+  }
   const n = s.batch * w.C * w.H * w.W;
-  const body = BACKWARD_BODY[mode];
-  const outBinding = mode === 'max' ? 2 : 1;
+  const tap = BACKWARD_BODY[mode].tap;
   const source = memoSource(`backward_${mode}`, w, !!s.includePad, (constants) => `// ${mode}: sliding-window backward, gathered per input pixel.
 // Invocation i is input pixel (b, c, h, w) with i = ((b * C + c) * H + h) * W + w. Tap (ki, kj) of
 // window (oh, ow) covers it when oh * SH - PH + ki * DH == h (and likewise for w), i.e. when
 // th = h + PH - ki * DH is a non-negative multiple of SH with oh = th / SH < OH. The pixel sums
 // what each such window sends back, so no two invocations write the same place.
-${PARAMS}
-${constants}
-${body.bindings}
-@group(0) @binding(${outBinding}) var<storage, read_write> out: array<f32>;
-@group(0) @binding(${outBinding + 1}) var<uniform> p: Params;
-${mode === 'avg' ? AVG_DIVISOR : ''}
-@compute @workgroup_size(64)
-fn main(${FLAT_INDEX_ARGS}) {
+${backwardDeclarations(mode, constants)}
   let i = ${flatIndex()};
   if (i >= p.n) { return; }
   let w = i % W;
   let h = (i / W) % H;
   let plane = i / (W * H);
   var acc = 0.0;
-${tiling(w) ? TILED_GATHER.replace('TAP', body.tap) : OVERLAPPING_GATHER.replace('TAP', body.tap)}
+${tiling(w) ? TILED_GATHER.replace('TAP', tap) : OVERLAPPING_GATHER.replace('TAP', tap)}
   out[i] = acc;
 }
 `);

@@ -119,7 +119,7 @@ const unaryDefs: Record<UnaryOp, UnaryDef> = {
   cos: { expr: 'cos({0})', grad: (g, x) => neg(mul(g, sin(x))) },
   tanh: { expr: 'tanh_({0})', grad: (g, _x, out) => mul(g, sub(1, square(out))) },
   sigmoid: { expr: 'sigmoid_({0})', grad: (g, _x, out) => mul(g, mul(out, sub(1, out))) },
-  relu: { expr: 'max({0}, 0.0)', grad: (g, x) => mul(g, gt(x, 0)) },
+  relu: { expr: 'max({0}, 0.0)', grad: (g, x) => reluBackward(g, x) },
   square: { expr: '{0} * {0}', grad: (g, x) => mul(g, mul(x, 2)), intOk: true },
   reciprocal: { expr: '1.0 / {0}', grad: (g, _x, out) => neg(mul(g, square(out))) },
   sign: { expr: 'sign({0})' },
@@ -185,6 +185,16 @@ export const cos = (x: Tensor): Tensor => unary('cos', x);
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+
+/**
+ * relu's backward, g where x > 0 else 0, in one kernel (mul(g, gt(x, 0)) is two, and every
+ * ReLU of a training step runs it). Linear in g, so its own gradient is the same mask; x only
+ * selects, and its gradient is zero almost everywhere.
+ */
+function reluBackward(g: Tensor, x: Tensor): Tensor {
+  const out = elementwiseKernel('relu_backward', 'select(0.0, {0}, {1} > 0.0)', [g, x]);
+  return record('reluBackward', [g], out, (gg) => [reluBackward(gg, x)]);
+}
 export const square = (x: Tensor): Tensor => unary('square', x);
 export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
 export const sign = (x: Tensor): Tensor => unary('sign', x);
@@ -306,6 +316,11 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 /** A contiguous copy of any strided view (the identity expression through the strided reader). */
 export function copyKernel(x: Tensor): Tensor {
   return elementwiseKernel('copy', '{0}', [x], [], { intOk: true, out: x.dtype });
+}
+
+/** `t` itself where kernels can read it as a plain array, else a contiguous copy to dispose after the dispatch. */
+export function asPlainArray(t: Tensor): { t: Tensor; temporary: boolean } {
+  return t.isContiguous && t.offset === 0 ? { t, temporary: false } : { t: copyKernel(t), temporary: true };
 }
 
 /** Copies `src` (broadcast) into the view `dst` in place; records nothing. */

@@ -1,15 +1,20 @@
 /**
  * Loss functions with PyTorch's semantics. Class targets are int32 indices; the picked
  * log-probabilities come from a one-hot mask product rather than a scatter, which keeps the
- * backward deterministic (no atomics) and the forward a plain elementwise op.
+ * backward deterministic (no atomics). Softmax cross-entropy, the loss of every classifier's
+ * training step, runs as one fused kernel each way.
  */
+import { checkFinite } from '../../autograd/anomaly.ts';
+import { isGradEnabled, record } from '../../autograd/node.ts';
+import { dispatch } from '../../kernels/runtime.ts';
+import { crossEntropyBackwardLaunch, crossEntropyLaunch } from '../../kernels/wgsl/cross-entropy.ts';
 import { shapeStr } from '../shape.ts';
-import type { Tensor } from '../tensor.ts';
-import { abs, add, div, exp, log1p, mul, neg, relu, square, sub } from './elementwise.ts';
+import { emptyTensor, type Tensor } from '../tensor.ts';
+import { softmax } from './activation.ts';
+import { abs, add, asPlainArray, div, exp, log1p, mul, neg, relu, square, sub } from './elementwise.ts';
 import { oneHot } from './indexing.ts';
-import { logSoftmax } from './activation.ts';
 import { mean, sum } from './reduce.ts';
-import { permute, reshape } from './views.ts';
+import { permute, reshape, unsqueeze } from './views.ts';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -42,13 +47,43 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Re
 /** Softmax cross-entropy from logits [N, C, ...] and int32 targets, with optional label smoothing. */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: { reduction?: Reduction; labelSmoothing?: number } = {}): Tensor {
   const { scores, labels, restShape } = classesLast('crossEntropy', logits, target);
-  const C = scores.shape[1]!;
-  const logp = logSoftmax(scores, 1);
   const eps = opts.labelSmoothing ?? 0;
-  // target distribution: (1 - eps) on the class, eps / C everywhere
-  const weights = eps === 0 ? oneHot(labels, C) : add(mul(oneHot(labels, C), 1 - eps), eps / C);
-  const perSample = reshape(neg(sum(mul(logp, weights), { dim: 1 })), logits.rank === 1 ? [] : restShape);
+  if (!(eps >= 0 && eps <= 1)) throw new Error(`glassbox.crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
+  const perSample = reshape(rowCrossEntropy(scores, labels, eps), logits.rank === 1 ? [] : restShape);
   return reduce(perSample, opts.reduction ?? 'mean');
+}
+
+/** Target distribution of each row: (1 - eps) on its label, eps / C on every class. */
+function targetWeights(labels: Tensor, classes: number, eps: number): Tensor {
+  return eps === 0 ? oneHot(labels, classes) : add(mul(oneHot(labels, classes), 1 - eps), eps / classes);
+}
+
+/**
+ * Per-row loss of scores [R, C] against labels [R], one fused kernel each way
+ * (src/kernels/wgsl/cross-entropy.ts). A backward that is itself recorded (createGraph) is
+ * built from differentiable ops instead: g * (softmax(x) - w).
+ */
+function rowCrossEntropy(scores: Tensor, labels: Tensor, eps: number): Tensor {
+  const [R, C] = scores.shape as [number, number];
+  const loss = emptyTensor([R]);
+  if (R === 0) return loss;
+  const lse = emptyTensor([R]);
+  const x = asPlainArray(scores);
+  const y = asPlainArray(labels);
+  dispatch({ ...crossEntropyLaunch(R, C, eps), buffers: [x.t.storage.buffer, y.t.storage.buffer, loss.storage.buffer, lse.storage.buffer] });
+  if (x.temporary) x.t.dispose();
+  checkFinite(loss, 'crossEntropy');
+  return record('crossEntropy', [scores], loss, (g) => {
+    if (isGradEnabled()) return [mul(sub(softmax(scores, 1), targetWeights(labels, C, eps)), unsqueeze(g, 1))];
+    const dx = emptyTensor([R, C]);
+    const xs = asPlainArray(scores);
+    const expanded = g.offset === 0 && g.strides[0] === 0; // a mean's or sum's gradient: one value for every row
+    const gs = expanded ? { t: g, temporary: false } : asPlainArray(g);
+    const launch = crossEntropyBackwardLaunch(R, C, eps, expanded ? 0 : 1);
+    dispatch({ ...launch, buffers: [xs.t.storage.buffer, y.t.storage.buffer, lse.storage.buffer, gs.t.storage.buffer, dx.storage.buffer] });
+    for (const s of [xs, gs]) if (s.temporary) s.t.dispose();
+    return [dx];
+  });
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {

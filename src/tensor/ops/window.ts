@@ -7,7 +7,7 @@ import { dispatch } from '../../kernels/runtime.ts';
 import { windowBackwardLaunch, windowForwardLaunch, type Window2d } from '../../kernels/wgsl/sliding-window.ts';
 import { shapeStr } from '../shape.ts';
 import { emptyTensor, type Tensor } from '../tensor.ts';
-import { copyKernel } from './elementwise.ts';
+import { asPlainArray } from './elementwise.ts';
 
 export type { Window2d };
 
@@ -44,11 +44,6 @@ export function windowCount(op: string, axis: string, x: Tensor, size: number, k
   return n;
 }
 
-/** A contiguous, offset-0 version of `t` for kernels that index it flat; `temporary` when copied. */
-function flat(t: Tensor): { t: Tensor; temporary: boolean } {
-  return t.isContiguous && t.offset === 0 ? { t, temporary: false } : { t: copyKernel(t), temporary: true };
-}
-
 /** im2col: [N, C, H, W] -> [N, C * kh * kw, OH * OW]; records nothing. */
 export function im2colKernel(x: Tensor, win: Window2d): Tensor {
   const N = x.shape[0]!;
@@ -64,7 +59,7 @@ export function col2imKernel(cols: Tensor, win: Window2d): Tensor {
   const N = cols.shape[0]!;
   const out = emptyTensor([N, win.C, win.H, win.W]);
   if (out.size === 0) return out;
-  const src = flat(cols);
+  const src = asPlainArray(cols);
   dispatch({ ...windowBackwardLaunch('col2im', { batch: N, win }), buffers: [src.t.storage.buffer, out.storage.buffer] });
   if (src.temporary) src.t.dispose();
   return out;
@@ -87,7 +82,7 @@ export function poolBackwardKernel(mode: 'max' | 'avg', g: Tensor, win: Window2d
   const N = g.shape[0]!;
   const out = emptyTensor([N, win.C, win.H, win.W]);
   if (out.size === 0) return out;
-  const src = flat(g);
+  const src = asPlainArray(g);
   const launch = windowBackwardLaunch(mode, { batch: N, win, includePad });
   dispatch({ ...launch, buffers: [src.t.storage.buffer, ...(indices ? [indices.storage.buffer] : []), out.storage.buffer] });
   if (src.temporary) src.t.dispose();
