@@ -95,6 +95,22 @@ describe('autograd', () => {
     }
   });
 
+  it('grad(y, [x]) computes only the gradients on the way to x: no weight gradients, same input gradient', async () => {
+    const x = gb.randn([2, 3, 8, 8], { requiresGrad: true });
+    const w = gb.randn([4, 3, 3, 3], { requiresGrad: true });
+    const v = gb.randn([5, 4 * 6 * 6], { requiresGrad: true });
+    const y = () => gb.sum(gb.linear(gb.reshape(gb.relu(gb.conv2d(x, w)), [2, -1]), v));
+    const dispatches = (fn: () => gb.Tensor[]) => {
+      const before = gb.memory().dispatches;
+      const out = fn();
+      return { out, count: gb.memory().dispatches - before };
+    };
+    const onlyX = dispatches(() => gb.grad(y(), [x]));
+    const all = dispatches(() => gb.grad(y(), [x, w, v]));
+    expect(onlyX.count).toBeLessThan(all.count);
+    expect(Array.from(await onlyX.out[0]!.toArray())).toEqual(Array.from(await all.out[0]!.toArray()));
+  });
+
   it("linear: the weight's gradient arrives contiguous in W's own [out, in] layout, with the values of g^T x", async () => {
     const x = gb.tensor([1, 2, 3, -1, 0, 2], [2, 3]);
     const w = gb.tensor([0.5, -1, 2, 1, 0, -2, 3, 1, 1, -1, 2, 0], [4, 3], { requiresGrad: true });

@@ -7,7 +7,7 @@ import { add } from '../tensor/ops/elementwise.ts';
 import { onesLike } from '../tensor/ops/creation.ts';
 import { sameShape, shapeStr } from '../tensor/shape.ts';
 import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
-import { activeRuleFor, setGradEnabled, type Node } from './node.ts';
+import { activeRuleFor, setGradEnabled, withGradientsNeeded, type Node } from './node.ts';
 import { checkFinite } from './anomaly.ts';
 
 interface Options {
@@ -17,7 +17,10 @@ interface Options {
   inputs?: readonly Tensor[];
 }
 
-/** Tensors in an order where every tensor comes after the inputs of its node; only those that lead to a wanted tensor. */
+/**
+ * Tensors in an order where every tensor comes after the inputs of its node; only those that lead
+ * to a wanted tensor (so the order is also the set of tensors whose gradients are needed).
+ */
 function topologicalOrder(outputs: readonly Tensor[], wanted: (t: Tensor) => boolean): Tensor[] {
   const order: Tensor[] = [];
   const state = new Map<Tensor, 'open' | 'done'>();
@@ -80,7 +83,7 @@ export function runBackward(outputs: readonly Tensor[], gradOutputs: readonly Te
     grads.set(t, prev ? add(prev, g) : g);
   };
 
-  setGradEnabled(opts.createGraph, () => {
+  const run = () => {
     outputs.forEach((o, i) => accumulate(o, gradOutputs[i]!));
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k]!;
@@ -106,7 +109,8 @@ export function runBackward(outputs: readonly Tensor[], gradOutputs: readonly Te
         node.saved = {};
       }
     }
-  });
+  };
+  withGradientsNeeded(new Set(order), () => setGradEnabled(opts.createGraph, run));
   return results;
 }
 

@@ -38,6 +38,28 @@ export interface Node {
 
 let gradEnabled = true;
 
+/**
+ * While a backward pass runs: the tensors it must compute gradients for (those on a path to a
+ * wanted tensor). grad(y, [x]) on a network then skips every parameter's gradient, as PyTorch does.
+ */
+let gradientsNeeded: ReadonlySet<Tensor> | undefined;
+
+/** Whether an op's backward should compute the gradient of its input `t` (use instead of t.requiresGrad in backward closures). */
+export function needsGrad(t: Tensor): boolean {
+  return t.requiresGrad && (gradientsNeeded === undefined || gradientsNeeded.has(t));
+}
+
+/** Runs `fn` (a backward pass) with `needed` as the tensors whose gradients are wanted. */
+export function withGradientsNeeded<T>(needed: ReadonlySet<Tensor>, fn: () => T): T {
+  const prev = gradientsNeeded;
+  gradientsNeeded = needed;
+  try {
+    return fn();
+  } finally {
+    gradientsNeeded = prev;
+  }
+}
+
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }

@@ -11,7 +11,7 @@
  * A 1x1 / stride 1 / no-padding window makes unfold and fold plain reshapes, so 1x1 convs are
  * plain matmuls.
  */
-import { isGradEnabled, noGrad, record } from '../../autograd/node.ts';
+import { isGradEnabled, needsGrad, noGrad, record } from '../../autograd/node.ts';
 import { runtime } from '../../kernels/runtime.ts';
 import { shapeStr, type Shape } from '../shape.ts';
 import { tidy, type Tensor } from '../tensor.ts';
@@ -86,8 +86,8 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number): T
     }),
   );
   return record('conv2d', [x, weight], out, (g) => [
-    x.requiresGrad ? convTranspose2dCore(g, weight, win, groups) : null,
-    weight.requiresGrad ? conv2dWeightGrad(x, g, weight.shape, win, groups, cols) : null,
+    needsGrad(x) ? convTranspose2dCore(g, weight, win, groups) : null,
+    needsGrad(weight) ? conv2dWeightGrad(x, g, weight.shape, win, groups, cols) : null,
   ]);
 }
 
@@ -116,9 +116,9 @@ function convTranspose2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: n
     }),
   );
   return record('convTranspose2d', [x, weight], out, (g) => [
-    x.requiresGrad ? conv2dCore(g, weight, win, groups) : null,
+    needsGrad(x) ? conv2dCore(g, weight, win, groups) : null,
     // the roles swap: g is the image that is unfolded, x the gradient on the window grid
-    weight.requiresGrad ? conv2dWeightGrad(g, x, weight.shape, win, groups) : null,
+    needsGrad(weight) ? conv2dWeightGrad(g, x, weight.shape, win, groups) : null,
   ]);
 }
 

@@ -7,7 +7,7 @@
 import { dispatch } from '../../kernels/runtime.ts';
 import { wgslType } from '../../kernels/wgsl/common.ts';
 import { coalesce, elementwiseLaunch, type TensorOperand } from '../../kernels/wgsl/elementwise.ts';
-import { record } from '../../autograd/node.ts';
+import { needsGrad, record } from '../../autograd/node.ts';
 import { broadcastShapes, contiguousStrides, numel, shapeStr } from '../shape.ts';
 import { emptyTensor, Tensor, type DType } from '../tensor.ts';
 import { sumTo } from './reduce.ts';
@@ -220,7 +220,7 @@ export const powScalar = (x: Tensor, exponent: number): Tensor => unary('powScal
 // ---------------------------------------------------------------- binary
 
 function gradFor(x: TensorLike, g: () => Tensor): Tensor | null {
-  return x instanceof Tensor && x.requiresGrad ? sumTo(g(), x.shape) : null;
+  return x instanceof Tensor && needsGrad(x) ? sumTo(g(), x.shape) : null;
 }
 
 function binary(op: string, expr: string, a: TensorLike, b: TensorLike, backward: ((g: Tensor, out: Tensor) => Array<Tensor | null>) | null, intOk = false): Tensor {

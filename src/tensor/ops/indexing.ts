@@ -1,7 +1,7 @@
 /** Indexing along an axis with index tensors: gather, scatterAdd, indexSelect, flip, oneHot. */
 import { dispatch } from '../../kernels/runtime.ts';
 import { gatherLaunch } from '../../kernels/wgsl/gather.ts';
-import { record } from '../../autograd/node.ts';
+import { needsGrad, record } from '../../autograd/node.ts';
 import { normAxis, shapeStr } from '../shape.ts';
 import { emptyTensor, type Tensor } from '../tensor.ts';
 import { arange, zeros } from './creation.ts';
@@ -61,7 +61,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
     });
     dispatch({ ...launch, buffers: [index.storage.buffer, src.storage.buffer, out.storage.buffer] });
   }
-  return record('scatterAdd', [x, src], out, (g) => [g, src.requiresGrad ? srcGradient(g, d, index, src.shape) : null]);
+  return record('scatterAdd', [x, src], out, (g) => [g, needsGrad(src) ? srcGradient(g, d, index, src.shape) : null]);
 }
 
 /** The gradient of scatterAdd's src: gathered where index covers src, zero in the rest of src. */

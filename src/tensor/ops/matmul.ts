@@ -5,7 +5,7 @@
  */
 import { dispatch, kernelSubgroupSize, kernelTarget } from '../../kernels/runtime.ts';
 import { planMatmul } from '../../kernels/wgsl/matmul.ts';
-import { record } from '../../autograd/node.ts';
+import { needsGrad, record } from '../../autograd/node.ts';
 import { broadcastShapes, numel, shapeStr } from '../shape.ts';
 import { emptyTensor, type Tensor } from '../tensor.ts';
 import { add, copyKernel } from './elementwise.ts';
@@ -77,8 +77,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const out = matmulCore(a, b);
   return record('matmul', [a, b], out, (g) => [
-    a.requiresGrad ? (isTransposedMatrix(a) && b.rank === 2 ? transpose(matmul(b, transpose(g, 0, 1)), 0, 1) : sumTo(matmul(g, transpose(b, -1, -2)), a.shape)) : null,
-    b.requiresGrad ? (isTransposedMatrix(b) && a.rank === 2 ? transpose(matmul(transpose(g, 0, 1), a), 0, 1) : sumTo(matmul(transpose(a, -1, -2), g), b.shape)) : null,
+    needsGrad(a) ? (isTransposedMatrix(a) && b.rank === 2 ? transpose(matmul(b, transpose(g, 0, 1)), 0, 1) : sumTo(matmul(g, transpose(b, -1, -2)), a.shape)) : null,
+    needsGrad(b) ? (isTransposedMatrix(b) && a.rank === 2 ? transpose(matmul(transpose(g, 0, 1), a), 0, 1) : sumTo(matmul(transpose(a, -1, -2), g), b.shape)) : null,
   ]);
 }
 
