@@ -137,6 +137,32 @@ describe('gradient clipping against PyTorch', () => {
   });
 });
 
+describe('in-place updates', () => {
+  it('a parameter that is a strided view steps like a contiguous one, and loaded state is copied, not aliased', async () => {
+    const values = [0.5, -1, 2, 0.25, 3, -0.5];
+    const grads = [0.1, 0.2, -0.3, 0.4, -0.5, 0.6];
+    const contiguous = gb.tensor(values, [2, 3], { requiresGrad: true });
+    // the same values seen through a transpose: a leaf whose storage is [3, 2]
+    const strided = gb.tensor([0.5, 0.25, -1, 3, 2, -0.5], [3, 2]).transpose(0, 1).detach().requiresGrad_();
+    expect(strided.isContiguous).toBe(false);
+    const loaded = gb.tensor([1, 1, 1, 1, 1, 1], [2, 3]);
+    const runs: Array<[Tensor, InstanceType<typeof optim.SGD>]> = [contiguous, strided].map((p) => [p, new optim.SGD([p], { lr: 0.1, momentum: 0.9 })]);
+    runs[0]![1].loadStateDict({ step: 1, lr: 0.1, tensors: new Map([['0.buf', loaded]]) });
+    runs[1]![1].loadStateDict({ step: 1, lr: 0.1, tensors: new Map([['0.buf', loaded]]) });
+    for (let step = 0; step < 2; step++) {
+      for (const [p, opt] of runs) {
+        p.grad = gb.tensor(grads, [2, 3]);
+        opt.step();
+      }
+    }
+    expectClose(await strided.contiguous().toArray(), await contiguous.toArray(), { ...TOL, what: 'strided parameter' });
+    // buf = 0.9 * 1 + g, then 0.9 * buf + g; p -= 0.1 * buf each step
+    const expected = values.map((v, i) => v - 0.1 * (0.9 + grads[i]!) - 0.1 * (0.81 + 1.9 * grads[i]!));
+    expectClose(await contiguous.toArray(), expected, { ...TOL, what: 'SGD with loaded momentum' });
+    expect(Array.from(await loaded.toArray())).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+});
+
 describe('optimiser and schedule errors', () => {
   const p = () => gb.zeros([2], { requiresGrad: true });
   it('rejects a negative learning rate', () => {

@@ -1,10 +1,14 @@
 /**
- * Optimisers with PyTorch's update rules (torch.optim.SGD, Adam, AdamW). Updates run under
- * noGrad and write parameters in place (`assign`), so graphs that saved the old values see
- * a version change and refuse a stale backward.
+ * Optimisers with PyTorch's update rules (torch.optim.SGD, Adam, AdamW). Each parameter's step
+ * is one kernel that updates the parameter and its state in place
+ * (src/kernels/wgsl/in-place-update.ts); the parameter's version changes, so graphs that saved
+ * the old values refuse a stale backward.
  */
+import { checkFinite } from '../autograd/anomaly.ts';
 import { noGrad } from '../autograd/node.ts';
-import { elementwiseKernel } from '../tensor/ops/elementwise.ts';
+import { dispatch } from '../kernels/runtime.ts';
+import { inPlaceUpdateLaunch } from '../kernels/wgsl/in-place-update.ts';
+import { asPlainArray, copyKernel } from '../tensor/ops/elementwise.ts';
 import { keep, type Tensor } from '../tensor/tensor.ts';
 import { zerosLike } from '../tensor/ops/creation.ts';
 
@@ -42,7 +46,8 @@ export abstract class Optimizer {
       const p = this.params[Number(index)];
       if (!p || !key) throw new Error(`glassbox.optim: state '${name}' does not match this optimiser's ${this.params.length} parameters`);
       if (t.size !== p.size) throw new Error(`glassbox.optim: state '${name}' has ${t.size} elements, parameter ${index} has ${p.size}`);
-      this.setState(this.stateOf(p), key, t.contiguous());
+      // a copy: steps update the state in place, and the caller's tensors stay theirs
+      this.setState(this.stateOf(p), key, copyKernel(t));
     }
   }
 
@@ -75,11 +80,22 @@ export abstract class Optimizer {
     return value;
   }
 
-  /** Fused update: one elementwise kernel writes the new value into a fresh tensor, then `target` takes it over. */
-  protected write(target: Tensor, name: string, expr: string, inputs: Tensor[], params: number[]): void {
-    const next = elementwiseKernel(name, expr, inputs, params);
-    target.assign(next);
-    next.dispose();
+  /**
+   * One kernel updates `targets` (the parameter first, then its state tensors, all of its size)
+   * in place from `inputs`: `body` assigns t{k}_next from t{k}, x{k} and the scalars s{k}.
+   */
+  protected updateInPlace(name: string, targets: Tensor[], inputs: Tensor[], body: string, scalars: number[]): void {
+    // a parameter that is a strided view is updated through a contiguous copy, then takes it over
+    const plainTargets = targets.map(asPlainArray);
+    const plainInputs = inputs.map(asPlainArray);
+    const launch = inPlaceUpdateLaunch({ name, targets: targets.length, inputs: inputs.length, body, scalars, length: targets[0]!.size });
+    dispatch({ ...launch, buffers: [...plainTargets, ...plainInputs].map((p) => p.t.storage.buffer) });
+    plainTargets.forEach((p, k) => {
+      if (p.temporary) targets[k]!.assign(p.t);
+      else p.t.storage.version++;
+    });
+    for (const p of [...plainTargets, ...plainInputs]) if (p.temporary) p.t.dispose();
+    checkFinite(targets[0]!, name);
   }
 }
 
@@ -106,20 +122,19 @@ export class SGD extends Optimizer {
   }
 
   protected update(p: Tensor, g: Tensor, state: Record<string, Tensor>): void {
-    // d = g + wd * p
-    const d = '({1} + {p0} * {0})';
+    // t0 = p, x0 = g, d = g + wd * p
     if (this.momentum === 0) {
-      this.write(p, 'sgd_step', `{0} - {p1} * ${d}`, [p, g], [this.weightDecay, this.lr]);
+      this.updateInPlace('sgd_step', [p], [g], 't0_next = t0 - s1 * (x0 + s0 * t0);', [this.weightDecay, this.lr]);
       return;
     }
-    // buf = momentum * buf + (1 - dampening) * d; the first step starts the buffer at d
-    const prev = state.buf;
-    const buf = prev
-      ? elementwiseKernel('sgd_momentum', `{p1} * {2} + {p2} * ${d}`, [p, g, prev], [this.weightDecay, this.momentum, 1 - this.dampening])
-      : elementwiseKernel('sgd_momentum_init', d, [p, g], [this.weightDecay]);
-    this.setState(state, 'buf', buf);
-    const direction = this.nesterov ? `(${d} + {p1} * {2})` : '{2}';
-    this.write(p, 'sgd_momentum_step', `{0} - {p2} * ${direction}`, [p, g, buf], [this.weightDecay, this.momentum, this.lr]);
+    // t1 = buf = momentum * buf + (1 - dampening) * d; the first step starts the buffer at d
+    const first = !state.buf;
+    const buf = state.buf ?? this.setState(state, 'buf', zerosLike(p));
+    const direction = this.nesterov ? '(d + s1 * t1_next)' : 't1_next';
+    const body = `let d = x0 + s0 * t0;
+      t1_next = select(s1 * t1 + s2 * d, d, s4 != 0.0);
+      t0_next = t0 - s3 * ${direction};`;
+    this.updateInPlace(this.nesterov ? 'sgd_nesterov' : 'sgd_momentum', [p, buf], [g], body, [this.weightDecay, this.momentum, 1 - this.dampening, this.lr, first ? 1 : 0]);
   }
 }
 
@@ -150,17 +165,19 @@ export class Adam extends Optimizer {
     const t = this.stepCount;
     // Adam folds weight decay into the gradient; AdamW decays the weights directly.
     const wdGrad = this.decoupled ? 0 : this.weightDecay;
-    const d = '({1} + {p0} * {0})';
-    // 1 - beta is formed in float64 and passed in: in float32, 1 - f32(0.999) is off by 1e-5 relative.
-    const m = elementwiseKernel('adam_m', `{p1} * {2} + {p2} * ${d}`, [p, g, state.m ?? zerosLike(p)], [wdGrad, b1, 1 - b1]);
-    const v = elementwiseKernel('adam_v', `{p1} * {2} + {p2} * ${d} * ${d}`, [p, g, state.v ?? zerosLike(p)], [wdGrad, b2, 1 - b2]);
-    this.setState(state, 'm', m);
-    this.setState(state, 'v', v);
-    // PyTorch's order: p - (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps), the scalars in float64.
+    const m = state.m ?? this.setState(state, 'm', zerosLike(p));
+    const v = state.v ?? this.setState(state, 'v', zerosLike(p));
+    // PyTorch's order: p - (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps), the scalars in float64;
+    // 1 - beta too: in float32, 1 - f32(0.999) is off by 1e-5 relative.
     const stepSize = this.lr / (1 - b1 ** t);
     const c2Sqrt = Math.sqrt(1 - b2 ** t);
     const decay = this.decoupled ? 1 - this.lr * this.weightDecay : 1;
-    this.write(p, 'adam_step', '{0} * {p0} - {p1} * ({1} / (sqrt({2}) / {p2} + {p3}))', [p, m, v], [decay, stepSize, c2Sqrt, this.eps]);
+    // t0 = p, t1 = m, t2 = v, x0 = g
+    const body = `let d = x0 + s0 * t0;
+      t1_next = s1 * t1 + s2 * d;
+      t2_next = s3 * t2 + s4 * d * d;
+      t0_next = t0 * s5 - s6 * (t1_next / (sqrt(t2_next) / s7 + s8));`;
+    this.updateInPlace('adam', [p, m, v], [g], body, [wdGrad, b1, 1 - b1, b2, 1 - b2, decay, stepSize, c2Sqrt, this.eps]);
   }
 }
 
