@@ -6,7 +6,7 @@
  * shuffled loop handles whole blocks of 8 and leaves the rest to the plain loop), broadcast
  * batches (stride 0) and a batch large enough to spill the tile grid into workgroups y and z.
  * The inputs are surrounded by 1e30 (a read past the data would show) and C starts as NaN (a
- * missing write would show).
+ * missing write would show). The bias epilogue (a value per row or per column) is checked too.
  */
 import { describe, expect, it } from 'vitest';
 import * as gb from '../src/index.ts';
@@ -46,15 +46,16 @@ function padded(data: Float32Array): Float32Array {
   return out;
 }
 
-async function run(variant: MatmulVariant, p: MatmulProblem, a: Float32Array, b: Float32Array): Promise<Float32Array> {
-  // A and B are bound whole, so their data starts at element 0: the padding goes after the data only
+async function run(variant: MatmulVariant, p: MatmulProblem, a: Float32Array, b: Float32Array, bias?: Float32Array): Promise<Float32Array> {
+  // A, B and the bias are bound whole, so their data starts at element 0: the padding goes after the data only
   const A = gb.tensor(padded(a).subarray(PAD));
   const B = gb.tensor(padded(b).subarray(PAD));
+  const Bias = bias ? [gb.tensor(padded(bias).subarray(PAD))] : [];
   const C = gb.full([p.batch * p.M * p.N], Number.NaN);
   const launch = planMatmulVariant(p, variant);
-  dispatch({ ...launch, buffers: [A.storage.buffer, B.storage.buffer, C.storage.buffer] });
+  dispatch({ ...launch, buffers: [A.storage.buffer, B.storage.buffer, C.storage.buffer, ...Bias.map((t) => t.storage.buffer)] });
   const out = await C.toArray();
-  for (const t of [A, B, C]) t.dispose();
+  for (const t of [A, B, C, ...Bias]) t.dispose();
   return out as Float32Array;
 }
 
@@ -95,6 +96,25 @@ describe('matmul kernel variants', () => {
             for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(got[i]! - c[i]!) / (scale[i]! + 1e-30));
             expect(worst, `${label} ${JSON.stringify(p)}`).toBeLessThan(1e-6);
           }
+    });
+
+    it.skipIf(skip)(`${label}: the bias epilogue adds bias[m] to rows or bias[n] to columns`, async () => {
+      for (const [batch, M, N, K] of [[1, 3, 5, 7], [1, 17, 9, 9], [3, 33, 67, 16]] as const)
+        for (const along of ['row', 'col'] as const) {
+          const p: MatmulProblem = { batch, M, N, K, transA: false, transB: true, batchStrideA: 0, batchStrideB: K * N, bias: along };
+          const a = seeded(M * K, 5);
+          const b = seeded(batch * K * N, 6);
+          const bias = seeded(along === 'row' ? M : N, 7);
+          const got = await run(variant, p, a, b, bias);
+          const { c, scale } = reference(p, a, b);
+          let worst = 0;
+          for (let i = 0; i < c.length; i++) {
+            const m = Math.floor(i / N) % M;
+            const expected = c[i]! + bias[along === 'row' ? m : i % N]!;
+            worst = Math.max(worst, Math.abs(got[i]! - expected) / (scale[i]! + 1));
+          }
+          expect(worst, `${label} ${JSON.stringify(p)}`).toBeLessThan(1e-6);
+        }
     });
 
     // the folding of (batch, row tile) into workgroups y and z is shared by all variants; the

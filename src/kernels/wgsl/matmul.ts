@@ -5,6 +5,8 @@
 //   - 'cpu-simd' (lavapipe / SwiftShader-like): register blocking, no workgroup memory; where the device
 //     has subgroups of exactly 8 lanes (lavapipe on AVX2), A is shared between lanes by subgroupShuffle.
 //   - 'gpu': the classic 64x64 workgroup-memory tiled kernel (tfjs-style, 4x4 outputs per thread).
+// Either can end with a bias epilogue (a value per row or per column added before the store), which
+// saves conv2d and Linear a separate broadcast add.
 //
 // What lavapipe (Mesa 25.0, LLVM JIT, 8-wide AVX2 lanes) does with a compute shader, measured in
 // bench/notes/matmul-lavapipe.md: every storage-buffer load is scalarised per lane with a bounds check
@@ -23,6 +25,11 @@ export interface MatmulProblem {
   transB: boolean; // B stored as [N, K] instead of [K, N]
   batchStrideA: number; // elements between consecutive A matrices; 0 = broadcast one A over the batch
   batchStrideB: number; // likewise for B
+  /**
+   * Epilogue: add a bias vector (binding 4) to every row's entries ('row': bias[m], a conv's
+   * per-channel bias) or to every column's ('col': bias[n], Linear's), saving the add kernel.
+   */
+  bias?: 'row' | 'col';
 }
 
 export interface KernelLaunch {
@@ -103,7 +110,7 @@ export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLau
   if (gridZ > MAX_WORKGROUPS_PER_DIM) throw new Error('matmul: batch x rows too large for one dispatch');
   return {
     name: variantName(v),
-    source: matmulSource(v, p.transA, p.transB),
+    source: matmulSource(v, p.transA, p.transB, p.bias),
     entryPoint: 'main',
     workgroups: [tilesX, gridY, gridZ],
     uniforms: packUniforms(p, tilesY),
@@ -114,10 +121,10 @@ export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLau
 // the same string object saves regenerating it and lets the pipeline cache hash it once.
 const sources = new Map<string, string>();
 
-function matmulSource(v: MatmulVariant, transA: boolean, transB: boolean): string {
-  const key = `${JSON.stringify(v)}|${transA}|${transB}`;
+function matmulSource(v: MatmulVariant, transA: boolean, transB: boolean, bias: MatmulProblem['bias']): string {
+  const key = `${JSON.stringify(v)}|${transA}|${transB}|${bias}`;
   let source = sources.get(key);
-  if (!source) sources.set(key, (source = v.kind === 'gpu' ? gpuTiledSource(v, transA, transB) : cpuSimdSource(v, transA, transB)));
+  if (!source) sources.set(key, (source = v.kind === 'gpu' ? gpuTiledSource(v, transA, transB, bias) : cpuSimdSource(v, transA, transB, bias)));
   return source;
 }
 
@@ -153,7 +160,8 @@ function packUniforms(p: MatmulProblem, tilesY: number): ArrayBuffer {
   return u.buffer;
 }
 
-const HEADER = `struct Params {
+function header(bias: MatmulProblem['bias']): string {
+  return `struct Params {
   M: u32, N: u32, K: u32, batch: u32,
   batchStrideA: u32, batchStrideB: u32,
   tilesY: u32,   // row tiles per matrix
@@ -162,7 +170,25 @@ const HEADER = `struct Params {
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<uniform> u: Params;`;
+@group(0) @binding(3) var<uniform> u: Params;${bias ? '\n@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}`;
+}
+
+/**
+ * The stores of a TM x TN block of accumulators acc{i}_{j} at rows m(i) and columns n(j), each
+ * guarded by the edge test; with a bias epilogue its TM (row) or TN (column) values are loaded
+ * once, at clamped indices, before the stores.
+ */
+function storeBlock(TM: number, TN: number, m: (i: number) => string, n: (j: number) => string, bias: MatmulProblem['bias']): string {
+  const biasLoads =
+    bias === 'row'
+      ? range(TM).map((i) => `  let bias${i} = bias[min(${m(i)}, u.M - 1u)];`)
+      : bias === 'col'
+        ? range(TN).map((j) => `  let bias${j} = bias[min(${n(j)}, u.N - 1u)];`)
+        : [];
+  const value = (i: number, j: number) => `acc${i}_${j}${bias === 'row' ? ` + bias${i}` : bias === 'col' ? ` + bias${j}` : ''}`;
+  const stores = range(TM).flatMap((i) => range(TN).map((j) => `  if (${m(i)} < u.M && ${n(j)} < u.N) { C[baseC + (${m(i)}) * u.N + ${n(j)}] = ${value(i, j)}; }`));
+  return [...biasLoads, ...stores].join('\n');
+}
 
 /** Unfolds (batch, row-tile) from workgroup y/z; returns early (workgroup-uniformly) past the end. */
 const UNFOLD = `let t = wid.y + wid.z * nwg.y;
@@ -191,7 +217,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 // ---------------------------------------------------------------------------------------------
 // cpu-simd: register-blocked, one SIMD vector of invocations per workgroup
 
-function cpuSimdSource(v: CpuSimdVariant, transA: boolean, transB: boolean): string {
+function cpuSimdSource(v: CpuSimdVariant, transA: boolean, transB: boolean, bias: MatmulProblem['bias']): string {
   const { lanes, TM, TN } = v;
   const L = layout(transA, transB);
   const rows = range(TM);
@@ -213,7 +239,7 @@ function cpuSimdSource(v: CpuSimdVariant, transA: boolean, transB: boolean): str
 // run the plain loop.`
       : ''
   }
-${HEADER}
+${header(bias)}
 
 @compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
@@ -231,16 +257,7 @@ ${rows.map((i) => `    let x${i} = A[a${i}]; a${i} += ${L.aStepK};`).join('\n')}
 ${cols.map((j) => `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`).join('\n')}
 ${multiplyAdds(v)}
   }
-${rows
-  .map((i) =>
-    cols
-      .map(
-        (j) =>
-          `  if (m0 + ${i}u < u.M && n0 + ${j * lanes}u < u.N) { C[baseC + (m0 + ${i}u) * u.N + n0 + ${j * lanes}u] = ${acc(i, j)}; }`,
-      )
-      .join('\n'),
-  )
-  .join('\n')}
+${storeBlock(TM, TN, (i) => `m0 + ${i}u`, (j) => `n0 + ${j * lanes}u`, bias)}
 }
 `;
 }
@@ -270,7 +287,7 @@ ${multiplyAdds(v)}
 // ---------------------------------------------------------------------------------------------
 // gpu: classic workgroup-memory tiling
 
-function gpuTiledSource(v: GpuTiledVariant, transA: boolean, transB: boolean): string {
+function gpuTiledSource(v: GpuTiledVariant, transA: boolean, transB: boolean, bias: MatmulProblem['bias']): string {
   const { threads: T, TM, TN, KT } = v;
   const L = layout(transA, transB);
   const tileM = T * TM;
@@ -293,7 +310,7 @@ function gpuTiledSource(v: GpuTiledVariant, transA: boolean, transB: boolean): s
 // the edges, reads coalesced along each matrix's contiguous axis), then every thread accumulates
 // ${TM}x${TN} outputs: rows ly + ${T}*i and columns lx + ${T}*j, so neighbouring threads read neighbouring
 // words of the staged B tile (no bank conflicts) and the same word of the A tile (broadcast).
-${HEADER}
+${header(bias)}
 
 var<workgroup> tileA: array<array<f32, ${tileM}>, ${KT}>;
 var<workgroup> tileB: array<array<f32, ${tileN}>, ${KT}>;
@@ -338,17 +355,7 @@ ${multiplyAdds(v, '      ')}
     }
     workgroupBarrier();
   }
-${rows
-  .map((i) =>
-    cols
-      .map((j) => {
-        const m = `m0 + ly + ${i * T}u`;
-        const n = `n0 + lx + ${j * T}u`;
-        return `  if (${m} < u.M && ${n} < u.N) { C[baseC + (${m}) * u.N + ${n}] = acc${i}_${j}; }`;
-      })
-      .join('\n'),
-  )
-  .join('\n')}
+${storeBlock(TM, TN, (i) => `m0 + ly + ${i * T}u`, (j) => `n0 + lx + ${j * T}u`, bias)}
 }
 `;
 }

@@ -16,7 +16,7 @@ import { runtime } from '../../kernels/runtime.ts';
 import { shapeStr, type Shape } from '../shape.ts';
 import { tidy, type Tensor } from '../tensor.ts';
 import { add } from './elementwise.ts';
-import { matmul } from './matmul.ts';
+import { matmul, matmulAddBias } from './matmul.ts';
 import { sum } from './reduce.ts';
 import { cat, reshape, slice, transpose } from './views.ts';
 import { check4d, col2imKernel, im2colKernel, pair, windowCount, type Pair, type Window2d } from './window.ts';
@@ -68,8 +68,11 @@ function foldCore(cols: Tensor, win: Window2d): Tensor {
   return record('fold', [cols], out, (g) => [unfoldCore(g, win)]);
 }
 
-/** out[n, g] = W[g] · unfold(x)[n, g] for each group; W is [Cout, C / groups, kh, kw]. */
-function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number): Tensor {
+/**
+ * out[n, g] = W[g] · unfold(x)[n, g] for each group; W is [Cout, C / groups, kh, kw]. A bias
+ * (groups = 1 only) is added by the matmul kernel.
+ */
+function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bias: Tensor | null = null): Tensor {
   const N = x.shape[0]!;
   const Cout = weight.shape[0]!;
   const K = (win.C / groups) * win.kh * win.kw;
@@ -79,15 +82,18 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number): T
     tidy(() => {
       const cols = unfoldCore(x, win);
       const y =
-        groups === 1
-          ? matmul(reshape(weight, [Cout, K]), cols) // W broadcast over the batch: one dispatch, no copy
+        groups === 1 // W broadcast over the batch: one dispatch, no copy
+          ? bias
+            ? matmulAddBias(reshape(weight, [Cout, K]), cols, bias, 'row')
+            : matmul(reshape(weight, [Cout, K]), cols)
           : matmul(reshape(weight, [groups, Cout / groups, K]), reshape(cols, [N, groups, K, L]));
       return [reshape(y, [N, Cout, win.OH, win.OW]), saveCols ? cols : null] as const;
     }),
   );
-  return record('conv2d', [x, weight], out, (g) => [
+  return record('conv2d', bias ? [x, weight, bias] : [x, weight], out, (g) => [
     needsGrad(x) ? convTranspose2dCore(g, weight, win, groups) : null,
     needsGrad(weight) ? conv2dWeightGrad(x, g, weight.shape, win, groups, cols) : null,
+    ...(bias ? [needsGrad(bias) ? sum(g, { dim: [0, 2, 3] }) : null] : []),
   ]);
 }
 
@@ -191,13 +197,16 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const OW = windowCount(op, 'width', x, W, kw, sw, pad.before[1], pad.total[1], dw);
   const win: Window2d = { C, H, W, OH, OW, kh, kw, sh, sw, ph: pad.before[0], pw: pad.before[1], dh, dw };
   const chunk = batchChunk(x.shape[0]!, C * kh * kw * OH * OW);
+  // the kernel adds the bias where one matmul covers all output channels; grouped convs add it after
+  const fusedBias = groups === 1 ? (bias ?? null) : null;
+  const convolve = (input: Tensor) => conv2dCore(input, weight, win, groups, fusedBias);
   if (chunk < x.shape[0]!) {
     // the unfolded batch would not fit one storage binding: convolve slices of the batch (differentiably)
     const parts: Tensor[] = [];
-    for (let n = 0; n < x.shape[0]!; n += chunk) parts.push(conv2dCore(slice(x, 0, { start: n, end: n + chunk }), weight, win, groups));
-    return addBias(cat(parts, 0), bias);
+    for (let n = 0; n < x.shape[0]!; n += chunk) parts.push(convolve(slice(x, 0, { start: n, end: n + chunk })));
+    return addBias(cat(parts, 0), fusedBias ? null : bias);
   }
-  return addBias(conv2dCore(x, weight, win, groups), bias);
+  return addBias(convolve(x), fusedBias ? null : bias);
 }
 
 /**

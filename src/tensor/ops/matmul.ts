@@ -8,8 +8,8 @@ import { planMatmul } from '../../kernels/wgsl/matmul.ts';
 import { needsGrad, record } from '../../autograd/node.ts';
 import { broadcastShapes, numel, shapeStr } from '../shape.ts';
 import { emptyTensor, type Tensor } from '../tensor.ts';
-import { add, copyKernel } from './elementwise.ts';
-import { sumTo } from './reduce.ts';
+import { asPlainArray, copyKernel } from './elementwise.ts';
+import { sum, sumTo } from './reduce.ts';
 import { expand, reshape, squeeze, transpose, unsqueeze } from './views.ts';
 
 interface Operand {
@@ -39,7 +39,13 @@ function asOperand(t: Tensor, rows: number, cols: number): Operand {
   return { tensor: copyKernel(t), transposed: false, batchStride: numel(batchDims) > 1 ? rows * cols : 0 };
 }
 
-function matmulCore(a: Tensor, b: Tensor): Tensor {
+/** A bias added by the matmul kernel's epilogue: one value per row ('row') or per column ('col') of each product. */
+interface Bias {
+  tensor: Tensor;
+  along: 'row' | 'col';
+}
+
+function matmulCore(a: Tensor, b: Tensor, bias?: Bias): Tensor {
   const M = a.shape[a.rank - 2]!;
   const K = a.shape[a.rank - 1]!;
   const N = b.shape[b.rank - 1]!;
@@ -55,15 +61,32 @@ function matmulCore(a: Tensor, b: Tensor): Tensor {
   const A = asOperand(viewA, M, K);
   const B = asOperand(viewB, K, N);
   const launch = planMatmul(
-    { batch, M, N, K, transA: A.transposed, transB: B.transposed, batchStrideA: A.batchStride, batchStrideB: B.batchStride },
+    { batch, M, N, K, transA: A.transposed, transB: B.transposed, batchStrideA: A.batchStride, batchStrideB: B.batchStride, bias: bias?.along },
     kernelTarget(),
     kernelSubgroupSize(),
   );
-  dispatch({ ...launch, buffers: [A.tensor.storage.buffer, B.tensor.storage.buffer, out.storage.buffer] });
+  const biasData = bias && asPlainArray(bias.tensor);
+  dispatch({ ...launch, buffers: [A.tensor.storage.buffer, B.tensor.storage.buffer, out.storage.buffer, ...(biasData ? [biasData.t.storage.buffer] : [])] });
   // the operands are views made here, or copies where the layout needs one: release them now
   // (the recorded dispatch keeps its buffers until submit) rather than at some later GC
   for (const t of [viewA, viewB, A.tensor, B.tensor]) t.dispose();
+  if (biasData?.temporary) biasData.t.dispose();
   return out;
+}
+
+/**
+ * a @ b plus `bias` [M] added to each row (along 'row') or [N] to each column ('col') of every
+ * product, in one kernel; a and b are matrices or batches of them, as in `matmul`. Records one
+ * node; the bias gradient sums g over everything but the bias's own axis.
+ */
+export function matmulAddBias(a: Tensor, b: Tensor, bias: Tensor, along: 'row' | 'col'): Tensor {
+  const want = along === 'row' ? a.shape[a.rank - 2] : b.shape[b.rank - 1];
+  if (a.rank < 2 || b.rank < 2 || bias.rank !== 1 || bias.shape[0] !== want)
+    throw new Error(`glassbox.matmulAddBias: needs matrices and a bias of one value per ${along} (${want}), got ${shapeStr(a.shape)} @ ${shapeStr(b.shape)} + ${shapeStr(bias.shape)}`);
+  const out = matmulCore(a, b, { tensor: bias, along });
+  const biasAxis = out.rank - (along === 'row' ? 2 : 1);
+  const otherAxes = out.shape.map((_, d) => d).filter((d) => d !== biasAxis);
+  return record('matmulAddBias', [a, b, bias], out, (g) => [...operandGradients(a, b, g), needsGrad(bias) ? sum(g, { dim: otherAxes }) : null]);
 }
 
 /** Matrix product with PyTorch's rules: 1-D operands are vectors, leading dims broadcast. */
@@ -76,10 +99,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     return a.rank === 1 ? squeeze(once, b.rank === 1 ? -1 : -2) : once;
   }
   const out = matmulCore(a, b);
-  return record('matmul', [a, b], out, (g) => [
+  return record('matmul', [a, b], out, (g) => operandGradients(a, b, g));
+}
+
+/** The gradients of a @ b with respect to a and b (null where not needed), given the output's gradient g. */
+function operandGradients(a: Tensor, b: Tensor, g: Tensor): [Tensor | null, Tensor | null] {
+  return [
     needsGrad(a) ? (isTransposedMatrix(a) && b.rank === 2 ? transpose(matmul(b, transpose(g, 0, 1)), 0, 1) : sumTo(matmul(g, transpose(b, -1, -2)), a.shape)) : null,
     needsGrad(b) ? (isTransposedMatrix(b) && a.rank === 2 ? transpose(matmul(transpose(g, 0, 1), a), 0, 1) : sumTo(matmul(transpose(a, -1, -2), g), b.shape)) : null,
-  ]);
+  ];
 }
 
 /**
@@ -92,11 +120,15 @@ function isTransposedMatrix(t: Tensor): boolean {
   return t.rank === 2 && t.shape[0]! > 1 && t.shape[1]! > 1 && t.strides[0] === 1 && t.strides[1] === t.shape[0];
 }
 
-/** y = x W^T + b with PyTorch's weight layout [out, in]. */
+/** y = x W^T + b with PyTorch's weight layout [out, in]; the bias is added by the matmul kernel. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   if (weight.rank !== 2) throw new Error(`glassbox.linear: weight must be [out, in], got ${shapeStr(weight.shape)}`);
-  if (x.shape[x.rank - 1] !== weight.shape[1])
-    throw new Error(`glassbox.linear: input features ${x.shape[x.rank - 1]} (input ${shapeStr(x.shape)}) do not match weight ${shapeStr(weight.shape)} (expects ${weight.shape[1]})`);
-  const y = x.rank === 2 ? matmul(x, transpose(weight, 0, 1)) : reshape(matmul(reshape(x, [-1, weight.shape[1]!]), transpose(weight, 0, 1)), [...x.shape.slice(0, -1), weight.shape[0]!]);
-  return bias ? add(y, bias) : y;
+  const [outFeatures, inFeatures] = weight.shape as [number, number];
+  if (x.shape[x.rank - 1] !== inFeatures)
+    throw new Error(`glassbox.linear: input features ${x.shape[x.rank - 1]} (input ${shapeStr(x.shape)}) do not match weight ${shapeStr(weight.shape)} (expects ${inFeatures})`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures))
+    throw new Error(`glassbox.linear: bias must be [${outFeatures}] (one per output feature), got ${shapeStr(bias.shape)}`);
+  if (x.rank !== 2) return reshape(linear(reshape(x, [-1, inFeatures]), weight, bias), [...x.shape.slice(0, -1), outFeatures]);
+  const wT = transpose(weight, 0, 1);
+  return bias ? matmulAddBias(x, wT, bias, 'col') : matmul(x, wT);
 }
