@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as gb from '../src/index.ts';
+import { runtime } from '../src/kernels/runtime.ts';
 import { expectClose } from './helpers.ts';
 
 /** Deterministic values in [-scale, scale) (mulberry32). */
@@ -49,6 +50,31 @@ describe('conv2d at MNIST-CNN scale', () => {
       actual.push(got[((n * C2 + co) * 24 + h) * 24 + w]!);
     }
     expectClose(actual, expected, { atol: 1e-4, rtol: 1e-4, what: 'sampled outputs' });
+  });
+
+  it('a batch whose unfolded columns exceed one storage binding is convolved in slices, with the same values and gradients', async () => {
+    // [15, 64, 64, 64] with a 3x3 kernel unfolds to 15 x 9.4 MB, more than lavapipe's 128 MiB binding
+    const [N, C, H] = [15, 64, 64];
+    expect(N * C * 9 * H * H * 4).toBeGreaterThan(runtime().device.limits.maxStorageBufferBindingSize);
+    const x = gb.tensor(randomArray(N * C * H * H, 7, 1), [N, C, H, H], { requiresGrad: true });
+    const w = gb.tensor(randomArray(2 * C * 9, 8, 0.05), [2, C, 3, 3], { requiresGrad: true });
+    const b = gb.tensor([0.25, -0.5], [2], { requiresGrad: true });
+    const g = gb.tensor(randomArray(N * 2 * H * H, 9, 1), [N, 2, H, H]);
+    const y = gb.conv2d(x, w, b, { padding: 1 });
+    const whole = gb.grad([gb.sum(gb.mul(y, g))], [x, w, b]);
+    // the same, one sample at a time
+    const perSample = [0, 1, 2, 3].map(() => [] as gb.Tensor[]);
+    for (let n = 0; n < N; n++) {
+      const xn = gb.slice(x, 0, { start: n, end: n + 1 });
+      const yn = gb.conv2d(xn, w, b, { padding: 1 });
+      perSample[3]!.push(yn);
+      gb.grad([gb.sum(gb.mul(yn, gb.slice(g, 0, { start: n, end: n + 1 })))], [xn, w, b]).forEach((t, k) => perSample[k]!.push(t));
+    }
+    expectClose(await y.toArray(), await gb.cat(perSample[3]!, 0).toArray(), { atol: 1e-5, rtol: 1e-4, what: 'output' });
+    const [dx, dw, db] = whole.map((t) => t.toArray());
+    expectClose(await dx!, await gb.cat(perSample[0]!, 0).toArray(), { atol: 1e-4, rtol: 1e-4, what: 'input gradient' });
+    expectClose(await dw!, await perSample[1]!.reduce((s, t) => gb.add(s, t)).toArray(), { atol: 1e-3, rtol: 1e-4, what: 'weight gradient' });
+    expectClose(await db!, await perSample[2]!.reduce((s, t) => gb.add(s, t)).toArray(), { atol: 1e-3, rtol: 1e-4, what: 'bias gradient' });
   });
 });
 
