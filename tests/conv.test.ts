@@ -91,6 +91,29 @@ describe('batchNorm running statistics (PyTorch fixtures)', () => {
       expectClose(await rv!.toArray(), c.runningStatsAfter!.var.data, { atol: 1e-6, rtol: 1e-5, what: 'running var' });
     });
   }
+
+  it('training with running statistics (the fused kernels): first- and second-order gradients equal those of the composed ops', async () => {
+    // without running statistics batchNorm is composed from elementwise ops and reductions; with
+    // them (and affine parameters) it runs the fused kernels, whose recorded backward must agree
+    const shape = [4, 3, 5, 2];
+    const size = shape.reduce((a, b) => a * b, 1);
+    const x = gb.tensor(randomArray(size, 11, 2), shape, { requiresGrad: true });
+    const w = gb.tensor([0.5, -1.5, 2], [3], { requiresGrad: true });
+    const b = gb.tensor([0.1, 0.2, -0.3], [3], { requiresGrad: true });
+    const G = gb.tensor(randomArray(size, 12, 1), shape);
+    const V = gb.tensor(randomArray(size, 13, 1), shape);
+    const gradients = (fused: boolean) => {
+      const running = fused ? [gb.zeros([3]), gb.ones([3])] : [null, null];
+      const y = gb.batchNorm(x, running[0]!, running[1]!, w, b, { training: true });
+      const first = gb.grad([gb.sum(gb.mul(y, G))], [x, w, b], { createGraph: true });
+      const second = gb.grad([gb.sum(gb.mul(first[0]!, V))], [x, w]);
+      return [...first, ...second];
+    };
+    const fused = gradients(true);
+    const composed = gradients(false);
+    const names = ['dx', 'dw', 'db', 'd(dx . V)/dx', 'd(dx . V)/dw'];
+    for (let k = 0; k < names.length; k++) expectClose(await fused[k]!.toArray(), await composed[k]!.toArray(), { atol: 1e-4, rtol: 1e-3, what: names[k]! });
+  });
 });
 
 describe('dropout', () => {
