@@ -88,7 +88,7 @@ function fusedTrainingBatchNorm(x: Tensor, runningMean: Tensor, runningVar: Tens
   const out = elementwiseKernel('batch_norm', 'fma({0}, {1}, {2})', [xs.t, row(2), row(3)]);
   if (xs.temporary) xs.t.dispose();
   return record('batchNorm', [x, weight, bias], out, (g) => {
-    if (isGradEnabled()) return batchNormBackwardOps(x, weight, g, eps);
+    if (isGradEnabled()) return batchNormBackwardOps(x, weight, bias, g, eps);
     const gs = asPlainArray(g);
     const xp = asPlainArray(x);
     const wp = asPlainArray(weight);
@@ -101,7 +101,7 @@ function fusedTrainingBatchNorm(x: Tensor, runningMean: Tensor, runningVar: Tens
       dispatch({ ...batchNormInputGradLaunch(geometry), buffers: [xp.t.storage.buffer, gs.t.storage.buffer, stats.storage.buffer, wp.t.storage.buffer, dx.storage.buffer] });
     }
     for (const p of [gs, xp, wp]) if (p.temporary) p.t.dispose();
-    return [dx, dweight, dbias];
+    return [dx, needsGrad(weight) ? dweight : null, needsGrad(bias) ? dbias : null];
   });
 }
 
@@ -110,14 +110,14 @@ function fusedTrainingBatchNorm(x: Tensor, runningMean: Tensor, runningVar: Tens
  * xhat = (x - mean) / sqrt(var + eps) recomputed from x, dx = invstd * (d - mean(d) - xhat *
  * mean(d * xhat)) for d = g * w, dw = sum(g * xhat), db = sum(g) (sums over all but dim 1).
  */
-function batchNormBackwardOps(x: Tensor, weight: Tensor, g: Tensor, eps: number): Array<Tensor | null> {
+function batchNormBackwardOps(x: Tensor, weight: Tensor, bias: Tensor, g: Tensor, eps: number): Array<Tensor | null> {
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const perChannel = x.shape.map((d, i) => (i === 1 ? d : 1));
   const invstd = rsqrt(add(variance(x, { dim: axes, keepdim: true, correction: 0 }), eps));
   const xhat = mul(sub(x, mean(x, { dim: axes, keepdim: true })), invstd);
   const d = mul(g, reshape(weight, perChannel));
   const centred = sub(sub(d, mean(d, { dim: axes, keepdim: true })), mul(xhat, mean(mul(d, xhat), { dim: axes, keepdim: true })));
-  return [needsGrad(x) ? mul(invstd, centred) : null, sum(mul(g, xhat), { dim: axes }), sum(g, { dim: axes })];
+  return [needsGrad(x) ? mul(invstd, centred) : null, needsGrad(weight) ? sum(mul(g, xhat), { dim: axes }) : null, needsGrad(bias) ? sum(g, { dim: axes }) : null];
 }
 
 export interface DropoutOptions {
