@@ -28,7 +28,8 @@ const CIFAR_ROOT = localCandidates('cifar10', undefined, existsSync)[0]!.dir;
 const CIFAR_DIR = existsSync(join(CIFAR_ROOT, 'cifar-10-batches-bin')) ? join(CIFAR_ROOT, 'cifar-10-batches-bin') : CIFAR_ROOT;
 const HAVE_FASHION = existsSync(join(DEBIAN_FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
 const HAVE_TAR = (() => { try { execFileSync('tar', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
-const SLOW = 30_000;
+// reading a whole data set takes a few seconds on an idle machine and 30 s or more beside a training run
+const SLOW = 120_000;
 
 let tmp: string;
 let mnistTrain: ImageDataset;
