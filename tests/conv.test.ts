@@ -78,6 +78,49 @@ describe('conv2d at MNIST-CNN scale', () => {
   });
 });
 
+describe("conv2d's bias gradient from the weight-gradient product", () => {
+  // The forward's saved columns end in a row of ones when the bias learns, so one product gives
+  // [dW | db]. Both im2col forms: 5x7 windows (one position per invocation) and 4x4 (four, vec4).
+  for (const [H, W] of [[9, 13], [8, 8]] as const) {
+    it(`input ${H}x${W}, stride 2, padding 1: dW, db and dx equal a float64 reference, dW and db contiguous`, async () => {
+      const [N, C, Co, k, s, p] = [3, 2, 4, 3, 2, 1];
+      const [OH, OW] = [Math.floor((H + 2 * p - k) / s) + 1, Math.floor((W + 2 * p - k) / s) + 1];
+      const xv = randomArray(N * C * H * W, 11, 1);
+      const wv = randomArray(Co * C * k * k, 12, 0.5);
+      const gv = randomArray(N * Co * OH * OW, 13, 1);
+      const x = gb.tensor(xv, [N, C, H, W], { requiresGrad: true });
+      const w = gb.tensor(wv, [Co, C, k, k], { requiresGrad: true });
+      const b = gb.tensor(randomArray(Co, 14, 0.1), [Co], { requiresGrad: true });
+      const y = gb.conv2d(x, w, b, { stride: s, padding: p });
+      const [dx, dw, db] = gb.grad([gb.sum(gb.mul(y, gb.tensor(gv, y.shape)))], [x, w, b]);
+      expect(dw!.isContiguous && db!.isContiguous, 'gradients arrive contiguous').toBe(true);
+      const refW = new Float64Array(wv.length);
+      const refB = new Float64Array(Co);
+      const refX = new Float64Array(xv.length);
+      for (let n = 0; n < N; n++)
+        for (let o = 0; o < Co; o++)
+          for (let oh = 0; oh < OH; oh++)
+            for (let ow = 0; ow < OW; ow++) {
+              const g = gv[((n * Co + o) * OH + oh) * OW + ow]!;
+              refB[o] += g;
+              for (let c = 0; c < C; c++)
+                for (let i = 0; i < k; i++)
+                  for (let j = 0; j < k; j++) {
+                    const [ih, iw] = [oh * s - p + i, ow * s - p + j];
+                    if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                    const xi = ((n * C + c) * H + ih) * W + iw;
+                    const wi = ((o * C + c) * k + i) * k + j;
+                    refW[wi] += g * xv[xi]!;
+                    refX[xi] += g * wv[wi]!;
+                  }
+            }
+      expectClose(await db!.toArray(), refB, { atol: 1e-5, rtol: 1e-5, what: 'bias gradient' });
+      expectClose(await dw!.toArray(), refW, { atol: 1e-5, rtol: 1e-5, what: 'weight gradient' });
+      expectClose(await dx!.toArray(), refX, { atol: 1e-5, rtol: 1e-5, what: 'input gradient' });
+    });
+  }
+});
+
 describe('batchNorm running statistics (PyTorch fixtures)', () => {
   interface T { shape: number[]; data: number[] }
   const fixture = JSON.parse(readFileSync(new URL('./fixtures/ops/conv.json', import.meta.url), 'utf8')) as {

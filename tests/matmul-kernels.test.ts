@@ -32,6 +32,10 @@ const cases: Case[] = [
   [13, 11, 9, 16, 0, 'full'],
   [13, 11, 9, 23, 'full', 0],
   [2, 65, 67, 70],
+  // N a multiple of 4: the lavapipe kernels store runs of 4 columns as one vec4
+  [1, 5, 4, 3],
+  [2, 19, 36, 9],
+  [13, 11, 12, 16, 0, 'full'],
 ];
 
 const PAD = 5;
@@ -99,22 +103,23 @@ describe('matmul kernel variants', () => {
     });
 
     it.skipIf(skip)(`${label}: the bias epilogue adds bias[m] to rows or bias[n] to columns`, async () => {
-      for (const [batch, M, N, K] of [[1, 3, 5, 7], [1, 17, 9, 9], [3, 33, 67, 16]] as const)
-        for (const along of ['row', 'col'] as const) {
-          const p: MatmulProblem = { batch, M, N, K, transA: false, transB: true, batchStrideA: 0, batchStrideB: K * N, bias: along };
-          const a = seeded(M * K, 5);
-          const b = seeded(batch * K * N, 6);
-          const bias = seeded(along === 'row' ? M : N, 7);
-          const got = await run(variant, p, a, b, bias);
-          const { c, scale } = reference(p, a, b);
-          let worst = 0;
-          for (let i = 0; i < c.length; i++) {
-            const m = Math.floor(i / N) % M;
-            const expected = c[i]! + bias[along === 'row' ? m : i % N]!;
-            worst = Math.max(worst, Math.abs(got[i]! - expected) / (scale[i]! + 1));
+      for (const [batch, M, N, K] of [[1, 3, 5, 7], [1, 17, 9, 9], [3, 33, 67, 16], [3, 9, 20, 5]] as const)
+        for (const along of ['row', 'col'] as const)
+          for (const transB of [true, false]) {
+            const p: MatmulProblem = { batch, M, N, K, transA: false, transB, batchStrideA: 0, batchStrideB: K * N, bias: along };
+            const a = seeded(M * K, 5);
+            const b = seeded(batch * K * N, 6);
+            const bias = seeded(along === 'row' ? M : N, 7);
+            const got = await run(variant, p, a, b, bias);
+            const { c, scale } = reference(p, a, b);
+            let worst = 0;
+            for (let i = 0; i < c.length; i++) {
+              const m = Math.floor(i / N) % M;
+              const expected = c[i]! + bias[along === 'row' ? m : i % N]!;
+              worst = Math.max(worst, Math.abs(got[i]! - expected) / (scale[i]! + 1));
+            }
+            expect(worst, `${label} ${JSON.stringify(p)}`).toBeLessThan(1e-6);
           }
-          expect(worst, `${label} ${JSON.stringify(p)}`).toBeLessThan(1e-6);
-        }
     });
 
     // the folding of (batch, row tile) into workgroups y and z is shared by all variants; the
@@ -138,12 +143,34 @@ describe('matmul kernel variants', () => {
 
   it('the adapter picks the shuffled kernel only where subgroups are 8 lanes wide, with smaller blocks for short sides', () => {
     const p: MatmulProblem = { batch: 1, M: 64, N: 64, K: 64, transA: false, transB: false, batchStrideA: 0, batchStrideB: 0 };
-    expect(planMatmul(p, 'cpu-simd', 8).name).toBe('matmul_lavapipe_16x8_shuffle');
+    expect(planMatmul(p, 'cpu-simd', 8).name).toBe('matmul_lavapipe_16x8_shuffle_vec4_stores');
     expect(planMatmul({ ...p, M: 6, N: 25 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_8x4_shuffle');
-    expect(planMatmul({ ...p, M: 6, N: 784 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_8x8_shuffle');
+    expect(planMatmul({ ...p, M: 6, N: 784 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_8x8_shuffle_vec4_stores');
     expect(planMatmul({ ...p, M: 150, N: 25 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_16x4_shuffle');
-    expect(planMatmul(p, 'cpu-simd', 4).name).toBe('matmul_lavapipe_8x8');
-    expect(planMatmul(p, 'cpu-simd', undefined).name).toBe('matmul_lavapipe_8x8');
+    expect(planMatmul(p, 'cpu-simd', 4).name).toBe('matmul_lavapipe_8x8_vec4_stores');
+    expect(planMatmul(p, 'cpu-simd', undefined).name).toBe('matmul_lavapipe_8x8_vec4_stores');
     expect(planMatmul(p, 'gpu', 32).name).toBe('matmul_tiled_64x64_k16');
+  });
+
+  it('lavapipe kernels read a batch that shares A as more columns (a conv: weights x each image), with the same result', async () => {
+    // LeNet-5's second conv: W [16, 150] x cols [64, 150, 100]; a 64-column tile pair would cover 100 of 128 columns per image
+    const p: MatmulProblem = { batch: 64, M: 16, N: 100, K: 150, transA: false, transB: false, batchStrideA: 0, batchStrideB: 150 * 100 };
+    const variant: MatmulVariant = { kind: 'cpu-simd', lanes: 8, TM: 8, TN: 8, shuffleA: false };
+    const launch = planMatmulVariant(p, variant);
+    expect(launch.name).toBe('matmul_lavapipe_8x8_batch_columns_vec4_stores');
+    expect(launch.workgroups).toEqual([100, 2, 1]); // 6400 columns / 64, 16 rows / 8
+    // not where A differs per item, B is transposed, or the columns fill whole tiles
+    expect(planMatmulVariant({ ...p, batchStrideA: 16 * 150 }, variant).name).toBe('matmul_lavapipe_8x8_vec4_stores');
+    expect(planMatmulVariant({ ...p, transB: true }, variant).name).toBe('matmul_lavapipe_8x8_vec4_stores');
+    expect(planMatmulVariant({ ...p, N: 128, batchStrideB: 150 * 128 }, variant).name).toBe('matmul_lavapipe_8x8_vec4_stores');
+    expect(planMatmulVariant({ ...p, N: 99, batchStrideB: 150 * 99 }, variant).name).toBe('matmul_lavapipe_8x8_batch_columns');
+    expect(planMatmulVariant(p, { kind: 'gpu', threads: 16, TM: 4, TN: 4, KT: 16 }).name).toBe('matmul_tiled_64x64_k16');
+    const a = seeded(16 * 150, 8);
+    const b = seeded(64 * 150 * 100, 9);
+    const got = await run(variant, p, a, b);
+    const { c, scale } = reference(p, a, b);
+    let worst = 0;
+    for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(got[i]! - c[i]!) / (scale[i]! + 1e-30));
+    expect(worst).toBeLessThan(1e-6);
   });
 });

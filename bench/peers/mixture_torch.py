@@ -17,8 +17,9 @@ p.add_argument('--wd', type=float, default=0.0); p.add_argument('--mom', type=fl
 p.add_argument('--sched', default='cosine'); p.add_argument('--shift', type=int, default=0)
 p.add_argument('--ks', default='5,5,5'); p.add_argument('--seed', type=int, default=1)
 p.add_argument('--name', default=None); p.add_argument('--limit', type=int, default=0)
+p.add_argument('--width', type=int, default=1)  # every conv's width times this (the zoo's wide variant: 3)
 a = p.parse_args()
-name = a.name or f"{a.opt}_lr{a.lr}_bs{a.bs}_wd{a.wd}_{a.sched}_e{a.epochs}_sh{a.shift}_k{a.ks.replace(',','')}_s{a.seed}"
+name = a.name or f"{a.opt}_lr{a.lr}_bs{a.bs}_wd{a.wd}_{a.sched}_e{a.epochs}_sh{a.shift}_k{a.ks.replace(',','')}{'_w' + str(a.width) if a.width != 1 else ''}_s{a.seed}"
 D = os.environ.get('MIXTURE_TORCH_DIR', 'runs/mixture-torch')
 def load(s, n):
     x = np.fromfile(f'{D}/{s}-images.u8', np.uint8).reshape(n, 1, 56, 56)
@@ -29,11 +30,12 @@ if a.limit: xtr, ytr = xtr[:a.limit], ytr[:a.limit]
 bg = (0 - 0.065) / 0.227  # zero-fill in raw pixel space = normalised background value
 torch.manual_seed(a.seed)
 ks = [int(k) for k in a.ks.split(',')]
+w = a.width
 net = nn.Sequential(
-    nn.Conv2d(1, 10, ks[0], padding=ks[0] // 2), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(10, 20, ks[1], padding=ks[1] // 2), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(20, 10, ks[2], padding=ks[2] // 2), nn.ReLU(), nn.MaxPool2d(2),
-    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(10, 45))
+    nn.Conv2d(1, 10 * w, ks[0], padding=ks[0] // 2), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(10 * w, 20 * w, ks[1], padding=ks[1] // 2), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(20 * w, 10 * w, ks[2], padding=ks[2] // 2), nn.ReLU(), nn.MaxPool2d(2),
+    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(10 * w, 45))
 net = net.to(memory_format=torch.channels_last)
 n = len(xtr); spe = n // a.bs; total = spe * a.epochs  # drop last, like glassbox
 if a.opt == 'adam': opt = torch.optim.Adam(net.parameters(), lr=a.lr, weight_decay=a.wd)

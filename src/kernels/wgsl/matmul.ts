@@ -6,7 +6,9 @@
 //     has subgroups of exactly 8 lanes (lavapipe on AVX2), A is shared between lanes by subgroupShuffle.
 //   - 'gpu': the classic 64x64 workgroup-memory tiled kernel (tfjs-style, 4x4 outputs per thread).
 // Either can end with a bias epilogue (a value per row or per column added before the store), which
-// saves conv2d and Linear a separate broadcast add.
+// saves conv2d and Linear a separate broadcast add. Two cpu-simd layouts cut the stores that bind
+// small-K products on lavapipe: a batch that shares A is read as more columns (a conv's weights times
+// each image), and rows whose length is a multiple of 4 are stored a vec4 at a time.
 //
 // What lavapipe (Mesa 25.0, LLVM JIT, 8-wide AVX2 lanes) does with a compute shader, measured in
 // bench/notes/matmul-lavapipe.md: every storage-buffer load is scalarised per lane with a bounds check
@@ -98,33 +100,67 @@ export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLau
   }
   const tileM = v.kind === 'gpu' ? v.threads * v.TM : v.TM;
   const tileN = v.kind === 'gpu' ? v.threads * v.TN : v.lanes * v.TN;
-  const tilesX = Math.ceil(p.N / tileN);
+  const batchColumns = v.kind === 'cpu-simd' && foldsBatchIntoColumns(p, tileN);
+  const vec4Stores = v.kind === 'cpu-simd' && storesVec4(p, v);
+  const tilesX = Math.ceil(((batchColumns ? p.batch : 1) * p.N) / tileN);
   const tilesY = Math.ceil(p.M / tileM);
   if (tilesX > MAX_WORKGROUPS_PER_DIM) {
     throw new Error(`matmul: N=${p.N} needs ${tilesX} workgroups along x (max ${MAX_WORKGROUPS_PER_DIM})`);
   }
   // (batch, row-tile) pairs are folded into one linear index spread over y and z.
-  const folded = p.batch * tilesY;
+  const folded = (batchColumns ? 1 : p.batch) * tilesY;
   const gridY = Math.min(folded, MAX_WORKGROUPS_PER_DIM);
   const gridZ = Math.ceil(folded / gridY);
   if (gridZ > MAX_WORKGROUPS_PER_DIM) throw new Error('matmul: batch x rows too large for one dispatch');
   return {
-    name: variantName(v),
-    source: matmulSource(v, p.transA, p.transB, p.bias),
+    name: variantName(v) + (batchColumns ? '_batch_columns' : '') + (vec4Stores ? '_vec4_stores' : ''),
+    source: matmulSource(v, { transA: p.transA, transB: p.transB, bias: p.bias, batchColumns, vec4Stores }),
     entryPoint: 'main',
     workgroups: [tilesX, gridY, gridZ],
-    uniforms: packUniforms(p, tilesY),
+    uniforms: packUniforms(p, tilesY, folded),
   };
+}
+
+/**
+ * Where one A serves the whole batch (a convolution's weights against each image's columns) and B
+ * is [K, N], the register-blocked kernel reads the batch as more columns: one [M, batch * N] product
+ * whose column b * N + n is column n of item b. A tile then never straddles the end of a short
+ * row (LeNet-5's 10x10 positions filled 100 of a 128-column pair of tiles) except at the very end.
+ * The store and the B read of a column find its item once, before the loop over k.
+ */
+function foldsBatchIntoColumns(p: MatmulProblem, tileN: number): boolean {
+  return p.batch > 1 && p.batchStrideA === 0 && !p.transB && p.N % tileN !== 0 && Math.ceil((p.batch * p.N) / tileN) <= MAX_WORKGROUPS_PER_DIM;
+}
+
+/**
+ * Where every row of C starts on a multiple of 4 (N % 4 == 0), the register-blocked kernel gives each
+ * lane runs of 4 adjacent columns and stores each run as one vec4: lavapipe scalarises every lane's
+ * store with its own bounds check, so this is a quarter of the stores. Small-K products, such as a
+ * conv's input gradient (K = its output channels), are bound by their stores.
+ */
+function storesVec4(p: MatmulProblem, v: CpuSimdVariant): boolean {
+  return p.N % 4 === 0 && v.TN % 4 === 0;
 }
 
 // Generated sources by variant and layout: the same matmuls run every training step, and returning
 // the same string object saves regenerating it and lets the pipeline cache hash it once.
 const sources = new Map<string, string>();
 
-function matmulSource(v: MatmulVariant, transA: boolean, transB: boolean, bias: MatmulProblem['bias']): string {
-  const key = `${JSON.stringify(v)}|${transA}|${transB}|${bias}`;
+/** How one kernel reads and writes its operands (the variant says how it blocks the work). */
+interface SourceLayout {
+  transA: boolean;
+  transB: boolean;
+  bias: MatmulProblem['bias'];
+  /** cpu-simd only: the batch read as more columns (foldsBatchIntoColumns). */
+  batchColumns: boolean;
+  /** cpu-simd only: each lane's columns in runs of 4, stored as vec4 (storesVec4). */
+  vec4Stores: boolean;
+}
+
+function matmulSource(v: MatmulVariant, s: SourceLayout): string {
+  const key = `${JSON.stringify(v)}|${JSON.stringify(s)}`;
   let source = sources.get(key);
-  if (!source) sources.set(key, (source = v.kind === 'gpu' ? gpuTiledSource(v, transA, transB, bias) : cpuSimdSource(v, transA, transB, bias)));
+  if (!source) sources.set(key, (source = v.kind === 'gpu' ? gpuTiledSource(v, s.transA, s.transB, s.bias) : cpuSimdSource(v, s)));
   return source;
 }
 
@@ -154,39 +190,57 @@ function validate(p: MatmulProblem): void {
 
 const UNIFORM_WORDS = 8;
 
-function packUniforms(p: MatmulProblem, tilesY: number): ArrayBuffer {
+function packUniforms(p: MatmulProblem, tilesY: number, folded: number): ArrayBuffer {
   const u = new Uint32Array(UNIFORM_WORDS);
-  u.set([p.M, p.N, p.K, p.batch, p.batchStrideA, p.batchStrideB, tilesY, p.batch * tilesY]);
+  u.set([p.M, p.N, p.K, p.batch, p.batchStrideA, p.batchStrideB, tilesY, folded]);
   return u.buffer;
 }
 
-function header(bias: MatmulProblem['bias']): string {
+function header(bias: MatmulProblem['bias'], vec4Stores = false): string {
   return `struct Params {
   M: u32, N: u32, K: u32, batch: u32,
   batchStrideA: u32, batchStrideB: u32,
   tilesY: u32,   // row tiles per matrix
-  folded: u32,   // batch * tilesY: the (batch, row-tile) pairs spread over workgroups y and z
+  folded: u32,   // batch * tilesY: the (batch, row-tile) pairs spread over workgroups y and z (tilesY where the batch is columns)
 }
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<${vec4Stores ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(3) var<uniform> u: Params;${bias ? '\n@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}`;
 }
 
 /**
- * The stores of a TM x TN block of accumulators acc{i}_{j} at rows m(i) and columns n(j), each
+ * Where column j of a block goes: `inRange` tests it, `at(row)` is the element offset in C of that
+ * row's entry, `n` its column within its matrix (for a column bias).
+ */
+interface BlockColumn {
+  inRange: string;
+  at: (row: string) => string;
+  n: string;
+}
+
+/** Columns n(j) of the matrix at baseC. */
+const plainColumn = (n: string): BlockColumn => ({ inRange: `${n} < u.N`, at: (row) => `baseC + (${row}) * u.N + ${n}`, n });
+
+/**
+ * The stores of a TM x TN block of accumulators acc{i}_{j} at rows m(i) and columns col(j), each
  * guarded by the edge test; with a bias epilogue its TM (row) or TN (column) values are loaded
  * once, at clamped indices, before the stores.
  */
-function storeBlock(TM: number, TN: number, m: (i: number) => string, n: (j: number) => string, bias: MatmulProblem['bias']): string {
+function storeBlock(TM: number, TN: number, m: (i: number) => string, col: (j: number) => BlockColumn, bias: MatmulProblem['bias'], vec4 = false): string {
   const biasLoads =
     bias === 'row'
       ? range(TM).map((i) => `  let bias${i} = bias[min(${m(i)}, u.M - 1u)];`)
       : bias === 'col'
-        ? range(TN).map((j) => `  let bias${j} = bias[min(${n(j)}, u.N - 1u)];`)
+        ? range(TN).map((j) => `  let bias${j} = bias[min(${col(j).n}, u.N - 1u)];`)
         : [];
   const value = (i: number, j: number) => `acc${i}_${j}${bias === 'row' ? ` + bias${i}` : bias === 'col' ? ` + bias${j}` : ''}`;
-  const stores = range(TM).flatMap((i) => range(TN).map((j) => `  if (${m(i)} < u.M && ${n(j)} < u.N) { C[baseC + (${m(i)}) * u.N + ${n(j)}] = ${value(i, j)}; }`));
+  const stores = vec4
+    ? // columns 4q .. 4q + 3 are adjacent and start on a multiple of 4: in range together, one vec4
+      range(TM).flatMap((i) =>
+        range(TN / 4).map((q) => `  if (${m(i)} < u.M && ${col(4 * q).inRange}) { C[(${col(4 * q).at(m(i))}) / 4u] = vec4(${range(4).map((r) => value(i, 4 * q + r)).join(', ')}); }`),
+      )
+    : range(TM).flatMap((i) => range(TN).map((j) => `  if (${m(i)} < u.M && ${col(j).inRange}) { C[${col(j).at(m(i))}] = ${value(i, j)}; }`));
   return [...biasLoads, ...stores].join('\n');
 }
 
@@ -217,16 +271,37 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 // ---------------------------------------------------------------------------------------------
 // cpu-simd: register-blocked, one SIMD vector of invocations per workgroup
 
-function cpuSimdSource(v: CpuSimdVariant, transA: boolean, transB: boolean, bias: MatmulProblem['bias']): string {
+function cpuSimdSource(v: CpuSimdVariant, { transA, transB, bias, batchColumns, vec4Stores }: SourceLayout): string {
   const { lanes, TM, TN } = v;
+  // column j of a lane's block, counted from its first (n0): `lanes` apart, or in runs of 4 adjacent ones 4 * lanes apart
+  const dn = (j: number) => (vec4Stores ? Math.floor(j / 4) * 4 * lanes + (j % 4) : j * lanes);
   const L = layout(transA, transB);
   const rows = range(TM);
   const cols = range(TN);
   const acc = (i: number, j: number) => `acc${i}_${j}`;
-  return `${v.shuffleA ? 'enable subgroups;\n' : ''}// ${variantName(v)}: C = A x B, ${L.describe}, C is [M, N]; batch folded into workgroups y/z.
+  // batchColumns: column c of the [M, batch * N] product is column col{j} = c % N of item{j} = c / N
+  const column = (j: number): BlockColumn =>
+    batchColumns
+      ? { inRange: `n0 + ${dn(j)}u < u.batch * u.N`, at: (row) => `(item${j} * u.M + ${row}) * u.N + col${j}`, n: `col${j}` }
+      : plainColumn(`n0 + ${dn(j)}u`);
+  const bStart = (j: number) =>
+    batchColumns
+      ? `  let item${j} = min(n0 + ${dn(j)}u, u.batch * u.N - 1u) / u.N;
+  let col${j} = min(n0 + ${dn(j)}u, u.batch * u.N - 1u) % u.N;
+  var b${j} = item${j} * u.batchStrideB + col${j};`
+      : `  var b${j} = baseB + ${L.bAtK0(`min(n0 + ${dn(j)}u, u.N - 1u)`)};`;
+  return `${v.shuffleA ? 'enable subgroups;\n' : ''}// ${variantName(v)}: C = A x B, ${L.describe}, C is [M, N]; batch folded into workgroups y/z${
+    batchColumns ? `,
+// except that here A is one matrix for the whole batch and the batch is read as more columns: one
+// [M, batch * N] product whose column c is column c % N of item c / N (of B and of C)` : ''
+  }.
 // Tiling: a workgroup is ${lanes} invocations (one AVX2 vector on lavapipe, lanes along N). It owns
 // rows tileRow*${TM} .. +${TM - 1} and columns wid.x*${lanes * TN} .. +${lanes * TN - 1}; invocation lid owns
-// columns lid, lid+${lanes}, ... (${TN} of them, ${lanes} apart) of those ${TM} rows: ${TM * TN} accumulators, so each
+// columns ${
+    vec4Stores
+      ? `4*lid .. 4*lid+3, 4*lid+${4 * lanes} .. +3, ... (${TN} of them, in runs of 4 stored as one vec4)`
+      : `lid, lid+${lanes}, ... (${TN} of them, ${lanes} apart)`
+  } of those ${TM} rows: ${TM * TN} accumulators, so each
 // step of k loads ${TM} values of A and ${TN} of B for ${TM * TN} multiply-adds. Rows and columns past the
 // edge are clamped to the last valid one before the loop (loads stay inside the data, the body has
 // no edge tests) and their results are never stored. No workgroup memory: lavapipe scalarises
@@ -239,7 +314,7 @@ function cpuSimdSource(v: CpuSimdVariant, transA: boolean, transB: boolean, bias
 // run the plain loop.`
       : ''
   }
-${header(bias)}
+${header(bias, vec4Stores)}
 
 @compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
@@ -247,9 +322,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(local_invocation_index) lid: u32${v.shuffleA ? ',\n        @builtin(subgroup_invocation_id) sid: u32' : ''}) {
   ${UNFOLD}
   let m0 = tileRow * ${TM}u;
-  let n0 = wid.x * ${lanes * TN}u + lid;
+  let n0 = wid.x * ${lanes * TN}u + ${vec4Stores ? '4u * lid' : 'lid'};
 ${rows.map((i) => `  var a${i} = baseA + ${L.aAtK0(`min(m0 + ${i}u, u.M - 1u)`)};`).join('\n')}
-${cols.map((j) => `  var b${j} = baseB + ${L.bAtK0(`min(n0 + ${j * lanes}u, u.N - 1u)`)};`).join('\n')}
+${cols.map(bStart).join('\n')}
 ${rows.map((i) => `  var ${cols.map((j) => `${acc(i, j)} = 0.0`).join('; var ')};`).join('\n')}
 ${v.shuffleA ? shuffledSteps(v, L) : ''}
   for (var k = ${v.shuffleA ? 'kShuffled' : '0u'}; k < u.K; k++) {
@@ -257,7 +332,7 @@ ${rows.map((i) => `    let x${i} = A[a${i}]; a${i} += ${L.aStepK};`).join('\n')}
 ${cols.map((j) => `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`).join('\n')}
 ${multiplyAdds(v)}
   }
-${storeBlock(TM, TN, (i) => `m0 + ${i}u`, (j) => `n0 + ${j * lanes}u`, bias)}
+${storeBlock(TM, TN, (i) => `m0 + ${i}u`, column, bias, vec4Stores)}
 }
 `;
 }
@@ -355,7 +430,7 @@ ${multiplyAdds(v, '      ')}
     }
     workgroupBarrier();
   }
-${storeBlock(TM, TN, (i) => `m0 + ly + ${i * T}u`, (j) => `n0 + lx + ${j * T}u`, bias)}
+${storeBlock(TM, TN, (i) => `m0 + ly + ${i * T}u`, (j) => plainColumn(`n0 + lx + ${j * T}u`), bias)}
 }
 `;
 }

@@ -47,6 +47,11 @@ export interface WindowLaunchSpec {
   /** forward only: how to read the (possibly strided) input [N, C, H, W]. */
   xOffset?: number;
   xStrides?: readonly number[];
+  /**
+   * im2col only: end each batch item's columns with a row of ones ([N, C * kh * kw + 1, OH * OW]),
+   * so that the weight-gradient product g · cols^T also yields the bias gradient (its last column).
+   */
+  onesRow?: boolean;
 }
 
 // Only what changes between calls of the same layer stays in the uniforms: the number of
@@ -56,12 +61,14 @@ export interface WindowLaunchSpec {
 // each source is generated once.
 const PARAMS = `struct Params { n: u32, xOff: u32, xs0: u32, xs1: u32, xs2: u32, xs3: u32 }`;
 
-function geometryConstants(w: Window2d, includePad: boolean): string {
+function geometryConstants(w: Window2d, includePad: boolean, onesRow: boolean): string {
   const u = (name: string, v: number) => `const ${name} = ${v}u;`;
   const i = (name: string, v: number) => `const ${name} = ${v}i;`;
   return [
     [u('C', w.C), u('H', w.H), u('W', w.W), u('OH', w.OH), u('OW', w.OW), u('KH', w.kh), u('KW', w.kw)].join(' '),
     [u('SH', w.sh), u('SW', w.sw), i('PH', w.ph), i('PW', w.pw), u('DH', w.dh), u('DW', w.dw), `const INCLUDE_PAD = ${includePad};`].join(' '),
+    // im2col: rows of the column matrix per batch item, and whether the last of them is ones
+    `const ONES_ROW = ${onesRow}; const ROWS = ${w.C * w.kh * w.kw + (onesRow ? 1 : 0)}u;`,
   ].join('\n');
 }
 
@@ -85,21 +92,21 @@ function uniforms(n: number, s: WindowLaunchSpec): ArrayBuffer {
 const sources = new Map<string, string>();
 
 /** The kernel source for one mode and geometry, generated once. */
-function memoSource(kind: string, w: Window2d, includePad: boolean, generate: (constants: string) => string): string {
-  const key = `${kind}|${[w.C, w.H, w.W, w.OH, w.OW, w.kh, w.kw, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw].join(',')}|${includePad}`;
+function memoSource(kind: string, w: Window2d, includePad: boolean, generate: (constants: string) => string, onesRow = false): string {
+  const key = `${kind}|${[w.C, w.H, w.W, w.OH, w.OW, w.kh, w.kw, w.sh, w.sw, w.ph, w.pw, w.dh, w.dw].join(',')}|${includePad}|${onesRow}`;
   let source = sources.get(key);
-  if (!source) sources.set(key, (source = generate(geometryConstants(w, includePad))));
+  if (!source) sources.set(key, (source = generate(geometryConstants(w, includePad, onesRow))));
   return source;
 }
 
 const FORWARD_BODY: Record<WindowForwardMode, { bindings: string; init: string; tap: string; finish: string }> = {
   im2col: {
     bindings: '@group(0) @binding(1) var<storage, read_write> cols: array<f32>;',
-    init: 'let taps = KH * KW; let L = OH * OW;',
+    init: 'let L = OH * OW; let row0 = (plane / C) * ROWS + (plane % C) * KH * KW;',
     tap: `var v = 0.0;
       if (inside) { v = x[base + u32(ih) * p.xs2 + u32(iw) * p.xs3]; }
-      cols[(plane * taps + ki * KW + kj) * L + oh * OW + ow] = v;`,
-    finish: '',
+      cols[(row0 + ki * KW + kj) * L + oh * OW + ow] = v;`,
+    finish: 'if (ONES_ROW && plane % C == 0u) { cols[((plane / C) * ROWS + ROWS - 1u) * L + oh * OW + ow] = 1.0; }',
   },
   max: {
     bindings: `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -126,13 +133,16 @@ const FORWARD_BODY: Record<WindowForwardMode, { bindings: string; init: string; 
  */
 export function windowForwardLaunch(mode: WindowForwardMode, s: WindowLaunchSpec) {
   const w = s.win;
+  if (s.onesRow && mode !== 'im2col') throw new Error(`glassbox: the ones row is an im2col option, not ${mode}'s`);
   if (mode === 'im2col' && (w.OH * w.OW) % 4 === 0) return im2colVec4Launch(s);
   const n = s.batch * w.C * w.OH * w.OW;
   const body = FORWARD_BODY[mode];
   const source = memoSource(`forward_${mode}`, w, !!s.includePad, (constants) => `// ${mode}: sliding-window forward.
 // Invocation i is window (b, c, oh, ow) with i = ((b * C + c) * OH + oh) * OW + ow. Its tap (ki, kj)
 // reads x at (ih, iw) = (oh * SH - PH + ki * DH, ow * SW - PW + kj * DW) through x's strides;
-// taps that fall in the padding are skipped (im2col writes 0 for them).
+// taps that fall in the padding are skipped (im2col writes 0 for them). im2col writes tap (c, ki, kj)
+// to row (c * KH + ki) * KW + kj of batch item b's ROWS rows; with ONES_ROW, channel 0's invocation
+// also writes 1 to the last row.
 ${PARAMS}
 ${constants}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -161,7 +171,7 @@ fn main(${FLAT_INDEX_ARGS}) {
   }
   ${body.finish}
 }
-`);
+`, !!s.onesRow);
   return { name: `window_${mode}`, source, uniforms: uniforms(n, s), workgroups: grid1d(n) };
 }
 
@@ -174,9 +184,10 @@ function im2colVec4Launch(s: WindowLaunchSpec) {
   const w = s.win;
   const n = (s.batch * w.C * w.OH * w.OW) / 4;
   const source = memoSource('forward_im2col_vec4', w, false, (constants) => `// im2col (vec4): sliding-window forward, four window positions per invocation.
-// Invocation i covers positions 4 * (i % (OH * OW / 4)) .. +3 (flat oh * OW + ow) of plane i / (OH * OW / 4);
-// tap (ki, kj) of position (oh, ow) reads x at (oh * SH - PH + ki * DH, ow * SW - PW + kj * DW) through
-// x's strides (0 in the padding) and goes to row plane * KH * KW + ki * KW + kj of the column matrix.
+// Invocation i covers positions 4 * (i % (OH * OW / 4)) .. +3 (flat oh * OW + ow) of plane i / (OH * OW / 4)
+// (plane = b * C + c); tap (ki, kj) of position (oh, ow) reads x at (oh * SH - PH + ki * DH, ow * SW - PW + kj * DW)
+// through x's strides (0 in the padding) and goes to row b * ROWS + (c * KH + ki) * KW + kj of the column
+// matrix; with ONES_ROW, channel 0's invocation also writes ones to row b * ROWS + ROWS - 1.
 ${PARAMS}
 ${constants}
 const L4 = OH * OW / 4u;
@@ -197,14 +208,16 @@ fn main(${FLAT_INDEX_ARGS}) {
   let plane = i / L4;
   let base = p.xOff + (plane / C) * p.xs0 + (plane % C) * p.xs1;
   let pos = 4u * q;
+  let row0 = (plane / C) * ROWS + (plane % C) * KH * KW;
   for (var ki = 0u; ki < KH; ki++) {
     for (var kj = 0u; kj < KW; kj++) {
       let v = vec4(tap(base, pos, ki, kj), tap(base, pos + 1u, ki, kj), tap(base, pos + 2u, ki, kj), tap(base, pos + 3u, ki, kj));
-      cols[(plane * KH * KW + ki * KW + kj) * L4 + q] = v;
+      cols[(row0 + ki * KW + kj) * L4 + q] = v;
     }
   }
+  if (ONES_ROW && plane % C == 0u) { cols[((plane / C) * ROWS + ROWS - 1u) * L4 + q] = vec4(1.0); }
 }
-`);
+`, !!s.onesRow);
   return { name: 'window_im2col', source, uniforms: uniforms(n, s), workgroups: grid1d(n) };
 }
 

@@ -6,7 +6,8 @@
  *
  * Each is the other's input gradient, and both weight gradients are the same batched product
  * g · unfold(image)^T summed over N (`conv2dWeightGrad`; conv2d's reuses the forward's unfolded
- * input where it is small enough to keep). Backward closures use only
+ * input where it is small enough to keep, and where the bias learns those columns end in a row of
+ * ones, so the same product yields the bias gradient: `weightAndBiasGrads`). Backward closures use only
  * differentiable ops (conv2d, convTranspose2d, unfold, matmul, sum), so grad-of-grad works.
  * A 1x1 / stride 1 / no-padding window makes unfold and fold plain reshapes, so 1x1 convs are
  * plain matmuls.
@@ -78,23 +79,49 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
   const K = (win.C / groups) * win.kh * win.kw;
   const L = win.OH * win.OW;
   const saveCols = isGradEnabled() && weight.requiresGrad && !isPlainReshape(win) && N * K * groups * L * 4 <= SAVED_COLS_MAX_BYTES;
+  // A learnt bias makes the saved columns end in a row of ones per batch item, so the weight
+  // gradient's product also yields the bias gradient (weightAndBiasGrads) instead of a separate
+  // reduction of g over the batch and the positions (LeNet-5's conv1: ~1 ms of a step on lavapipe).
+  const onesRow = saveCols && groups === 1 && !!bias?.requiresGrad;
   const [out, cols] = noGrad(() =>
     tidy(() => {
-      const cols = unfoldCore(x, win);
+      const cols = onesRow ? im2colKernel(x, win, true) : unfoldCore(x, win);
+      const taps = onesRow ? slice(cols, 1, { start: 0, end: K }) : cols; // read in place, not copied
       const y =
         groups === 1 // W broadcast over the batch: one dispatch, no copy
           ? bias
-            ? matmulAddBias(reshape(weight, [Cout, K]), cols, bias, 'row')
-            : matmul(reshape(weight, [Cout, K]), cols)
+            ? matmulAddBias(reshape(weight, [Cout, K]), taps, bias, 'row')
+            : matmul(reshape(weight, [Cout, K]), taps)
           : matmul(reshape(weight, [groups, Cout / groups, K]), reshape(cols, [N, groups, K, L]));
       return [reshape(y, [N, Cout, win.OH, win.OW]), saveCols ? cols : null] as const;
     }),
   );
-  return record('conv2d', bias ? [x, weight, bias] : [x, weight], out, (g) => [
-    needsGrad(x) ? convTranspose2dCore(g, weight, win, groups) : null,
-    needsGrad(weight) ? conv2dWeightGrad(x, g, weight.shape, win, groups, cols) : null,
-    ...(bias ? [needsGrad(bias) ? sum(g, { dim: [0, 2, 3] }) : null] : []),
-  ]);
+  return record('conv2d', bias ? [x, weight, bias] : [x, weight], out, (g) => {
+    const dx = needsGrad(x) ? convTranspose2dCore(g, weight, win, groups) : null;
+    // the saved columns carry no graph: where the weight gradient is itself differentiated wrt the image, unfold again
+    const savedUsable = cols !== null && !(isGradEnabled() && x.requiresGrad);
+    if (onesRow && savedUsable && needsGrad(weight)) return [dx, ...weightAndBiasGrads(g, cols, weight.shape)];
+    return [
+      dx,
+      needsGrad(weight) ? conv2dWeightGrad(x, g, weight.shape, win, groups, savedUsable && !onesRow ? cols : null) : null,
+      ...(bias ? [needsGrad(bias) ? sum(g, { dim: [0, 2, 3] }) : null] : []),
+    ];
+  });
+}
+
+/**
+ * conv2d's weight and bias gradients (groups 1) from forward columns [N, K + 1, L] that end in a row
+ * of ones: one batched product g[n] · cols[n]^T = [N, Cout, K + 1], whose first K columns summed over
+ * the batch are dW and whose last one is the bias gradient (each output's g summed over positions).
+ */
+function weightAndBiasGrads(gradOut: Tensor, cols: Tensor, weightShape: Shape): [Tensor, Tensor] {
+  const [N, Cout] = gradOut.shape as [number, number];
+  const K = cols.shape[1]! - 1;
+  const both = matmul(reshape(gradOut, [N, Cout, cols.shape[2]!]), transpose(cols, -1, -2));
+  // summing over the batch also makes each part contiguous, as the optimiser reads it
+  const dW = sum(slice(both, 2, { start: 0, end: K }), { dim: 0 });
+  const dB = sum(slice(both, 2, { start: K, end: K + 1 }), { dim: 0 });
+  return [reshape(dW, weightShape), reshape(dB, [Cout])];
 }
 
 /**
@@ -137,8 +164,7 @@ function convTranspose2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: n
 function conv2dWeightGrad(image: Tensor, gradOut: Tensor, weightShape: Shape, win: Window2d, groups: number, savedCols: Tensor | null = null): Tensor {
   const N = image.shape[0]!;
   const L = win.OH * win.OW;
-  // the saved columns carry no graph: unfold again where this gradient is itself differentiated wrt the image
-  const unfolded = savedCols && !(isGradEnabled() && image.requiresGrad) ? savedCols : unfoldCore(image, win);
+  const unfolded = savedCols ?? unfoldCore(image, win);
   const cols = reshape(unfolded, [N, groups, (win.C / groups) * win.kh * win.kw, L]);
   const g = reshape(gradOut, [N, groups, gradOut.shape[1]! / groups, L]);
   return reshape(sum(matmul(g, transpose(cols, -1, -2)), { dim: 0 }), weightShape);

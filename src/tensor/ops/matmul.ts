@@ -27,15 +27,24 @@ function asOperand(t: Tensor, rows: number, cols: number): Operand {
   const batchDims = t.shape.slice(0, -2);
   const batchStrides = t.strides.slice(0, -2);
   const broadcastAll = batchDims.every((d, i) => d === 1 || batchStrides[i] === 0);
-  let packed = true;
-  let expect = rows * cols;
+  // the batch dims must flatten to one evenly strided index; its stride may exceed the matrix size
+  // (conv2d reads the first K rows of columns that carry an extra ones row per batch item)
+  let batchStride = rows * cols;
+  for (let i = batchDims.length - 1; i >= 0; i--) {
+    if (batchDims[i] !== 1) {
+      batchStride = batchStrides[i]!;
+      break;
+    }
+  }
+  let packed = batchStride >= rows * cols;
+  let expect = batchStride;
   for (let i = batchDims.length - 1; i >= 0; i--) {
     if (batchDims[i] === 1) continue;
     if (batchStrides[i] !== expect) packed = false;
     expect *= batchDims[i]!;
   }
   if ((normal || trans) && t.offset === 0 && (broadcastAll || packed))
-    return { tensor: t, transposed: trans, batchStride: broadcastAll ? 0 : rows * cols };
+    return { tensor: t, transposed: trans, batchStride: broadcastAll ? 0 : batchStride };
   return { tensor: copyKernel(t), transposed: false, batchStride: numel(batchDims) > 1 ? rows * cols : 0 };
 }
 

@@ -44,12 +44,15 @@ export function windowCount(op: string, axis: string, x: Tensor, size: number, k
   return n;
 }
 
-/** im2col: [N, C, H, W] -> [N, C * kh * kw, OH * OW]; records nothing. */
-export function im2colKernel(x: Tensor, win: Window2d): Tensor {
+/**
+ * im2col: [N, C, H, W] -> [N, C * kh * kw, OH * OW], or with `onesRow` [N, C * kh * kw + 1, OH * OW]
+ * whose last row per batch item is ones; records nothing.
+ */
+export function im2colKernel(x: Tensor, win: Window2d, onesRow = false): Tensor {
   const N = x.shape[0]!;
-  const cols = emptyTensor([N, win.C * win.kh * win.kw, win.OH * win.OW]);
+  const cols = emptyTensor([N, win.C * win.kh * win.kw + (onesRow ? 1 : 0), win.OH * win.OW]);
   if (cols.size === 0) return cols;
-  const launch = windowForwardLaunch('im2col', { batch: N, win, xOffset: x.offset, xStrides: x.strides });
+  const launch = windowForwardLaunch('im2col', { batch: N, win, xOffset: x.offset, xStrides: x.strides, onesRow });
   dispatch({ ...launch, buffers: [x.storage.buffer, cols.storage.buffer] });
   return cols;
 }
