@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as gb from '../src/index.ts';
 import type { Tensor } from '../src/index.ts';
+import { runtime } from '../src/kernels/runtime.ts';
 import { expectClose } from './helpers.ts';
 
 const { optim } = gb;
@@ -160,6 +161,60 @@ describe('in-place updates', () => {
     const expected = values.map((v, i) => v - 0.1 * (0.9 + grads[i]!) - 0.1 * (0.81 + 1.9 * grads[i]!));
     expectClose(await contiguous.toArray(), expected, { ...TOL, what: 'SGD with loaded momentum' });
     expect(Array.from(await loaded.toArray())).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+});
+
+describe('one kernel steps several parameters', () => {
+  // sizes with and without a multiple of 4 (two kernel widths), more than fit one kernel's
+  // storage bindings, and one strided parameter
+  const sizes = [12, 6, 150, 8, 40, 7, 16, 4, 10, 20, 5, 24];
+  const makeParams = () =>
+    sizes.map((n, i) => {
+      const values = Array.from({ length: n }, (_, k) => Math.sin(i * 7 + k));
+      if (i !== 4) return gb.tensor(values, [n], { requiresGrad: true });
+      // [5, 8] stored transposed: a leaf that is a strided view
+      const t = gb.tensor(values, [8, 5]).transpose(0, 1).detach().requiresGrad_();
+      expect(t.isContiguous).toBe(false);
+      return t;
+    });
+  const gradsFor = (step: number) => sizes.map((n, i) => Array.from({ length: n }, (_, k) => Math.cos(i + k * 0.3 + step)));
+  const makers = {
+    'SGD with momentum and weight decay': (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.05, momentum: 0.9, weightDecay: 0.01 }),
+    'Nesterov SGD': (ps: Tensor[]) => new optim.SGD(ps, { lr: 0.05, momentum: 0.8, nesterov: true }),
+    Adam: (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.01, weightDecay: 0.001 }),
+    AdamW: (ps: Tensor[]) => new optim.AdamW(ps, { lr: 0.01 }),
+  };
+  for (const [label, make] of Object.entries(makers)) {
+    it(`${label}: in as few kernels as the bindings allow, equal to one optimiser per parameter`, async () => {
+      const together = makeParams();
+      const alone = makeParams();
+      const groupOpt = make(together);
+      const singleOpts = alone.map((p) => make([p]));
+      const bindings = runtime().device.limits.maxStorageBuffersPerShaderStage;
+      const perParam = label.includes('Adam') ? 4 : 3;
+      const perKernel = Math.floor(bindings / perParam);
+      const wide = sizes.filter((n) => n % 4 === 0).length;
+      const kernels = Math.ceil(wide / perKernel) + Math.ceil((sizes.length - wide) / perKernel);
+      for (let step = 0; step < 3; step++) {
+        const grads = gradsFor(step);
+        together.forEach((p, i) => (p.grad = gb.tensor(grads[i]!, p.shape)));
+        alone.forEach((p, i) => (p.grad = gb.tensor(grads[i]!, p.shape)));
+        await gb.sync();
+        const before = gb.memory().dispatches;
+        groupOpt.step();
+        const dispatched = gb.memory().dispatches - before;
+        // the first step also fills the new state with zeros and copies the strided parameter (which then takes the copy over)
+        if (step > 0) expect(dispatched, `step ${step}: kernels`).toBe(kernels);
+        singleOpts.forEach((o) => o.step());
+      }
+      for (let i = 0; i < sizes.length; i++)
+        expectClose(await together[i]!.contiguous().toArray(), await alone[i]!.contiguous().toArray(), { atol: 0, rtol: 0, what: `${label} parameter ${i}` });
+    });
+  }
+
+  it('refuses a parameter listed twice (one kernel cannot write it twice)', () => {
+    const w = gb.zeros([3], { requiresGrad: true });
+    expect(() => new optim.SGD([w, gb.zeros([2], { requiresGrad: true }), w], { lr: 0.1 })).toThrow(/parameter 2 is parameter 0 again/);
   });
 });
 

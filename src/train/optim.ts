@@ -1,12 +1,12 @@
 /**
- * Optimisers with PyTorch's update rules (torch.optim.SGD, Adam, AdamW). Each parameter's step
- * is one kernel that updates the parameter and its state in place
- * (src/kernels/wgsl/in-place-update.ts); the parameter's version changes, so graphs that saved
- * the old values refuse a stale backward.
+ * Optimisers with PyTorch's update rules (torch.optim.SGD, Adam, AdamW). A step updates each
+ * parameter and its state in place (src/kernels/wgsl/in-place-update.ts), several parameters per
+ * kernel where they share the rule and its scalars (as many as the device's storage bindings
+ * allow); the parameter's version changes, so graphs that saved the old values refuse a stale backward.
  */
 import { checkFinite } from '../autograd/anomaly.ts';
 import { noGrad } from '../autograd/node.ts';
-import { dispatch } from '../kernels/runtime.ts';
+import { dispatch, runtime } from '../kernels/runtime.ts';
 import { inPlaceUpdateLaunch } from '../kernels/wgsl/in-place-update.ts';
 import { asPlainArray, copyKernel } from '../tensor/ops/elementwise.ts';
 import { keep, type Tensor } from '../tensor/tensor.ts';
@@ -17,6 +17,8 @@ export abstract class Optimizer {
   lr: number;
   protected stepCount = 0;
   protected readonly state = new Map<Tensor, Record<string, Tensor>>();
+  /** The updates of the step being taken, dispatched together at its end (`updateInPlace`). */
+  private pending: PendingUpdate[] = [];
 
   constructor(
     readonly params: Tensor[],
@@ -25,6 +27,8 @@ export abstract class Optimizer {
     if (!(lr >= 0)) throw new Error(`glassbox.optim: learning rate must be >= 0, got ${lr}`);
     params.forEach((p, i) => {
       if (!p.requiresGrad) throw new Error(`glassbox.optim: parameter ${i} does not require grad`);
+      const j = params.indexOf(p);
+      if (j !== i) throw new Error(`glassbox.optim: parameter ${i} is parameter ${j} again; pass each tensor once (a shared weight is one parameter)`);
     });
     this.lr = lr;
   }
@@ -61,7 +65,12 @@ export abstract class Optimizer {
   step(): void {
     this.stepCount++;
     noGrad(() => {
-      for (const p of this.params) if (p.grad) this.update(p, p.grad, this.stateOf(p));
+      try {
+        for (const p of this.params) if (p.grad) this.update(p, p.grad, this.stateOf(p));
+        dispatchUpdates(this.pending);
+      } finally {
+        this.pending = [];
+      }
     });
   }
 
@@ -81,22 +90,59 @@ export abstract class Optimizer {
   }
 
   /**
-   * One kernel updates `targets` (the parameter first, then its state tensors, all of its size)
-   * in place from `inputs`: `body` assigns t{k}_next from t{k}, x{k} and the scalars s{k}.
+   * Updates `targets` (the parameter first, then its state tensors, all of its size) in place from
+   * `inputs`: `body` assigns t{k}_next from t{k}, x{k} and the scalars s{k}. Dispatched at the end of
+   * the step, in one kernel with the other parameters that have the same rule and scalars.
    */
   protected updateInPlace(name: string, targets: Tensor[], inputs: Tensor[], body: string, scalars: number[]): void {
-    // a parameter that is a strided view is updated through a contiguous copy, then takes it over
-    const plainTargets = targets.map(asPlainArray);
-    const plainInputs = inputs.map(asPlainArray);
-    const launch = inPlaceUpdateLaunch({ name, targets: targets.length, inputs: inputs.length, body, scalars, length: targets[0]!.size });
-    dispatch({ ...launch, buffers: [...plainTargets, ...plainInputs].map((p) => p.t.storage.buffer) });
-    plainTargets.forEach((p, k) => {
-      if (p.temporary) targets[k]!.assign(p.t);
+    this.pending.push({ name, targets, inputs, body, scalars });
+  }
+}
+
+interface PendingUpdate {
+  name: string;
+  targets: Tensor[];
+  inputs: Tensor[];
+  body: string;
+  scalars: number[];
+}
+
+/**
+ * Groups the step's updates by rule, scalars and element width (one kernel reads whole vec4s only
+ * where every length is a multiple of 4) and dispatches each group in as few kernels as the
+ * device's storage bindings per kernel allow (lavapipe: 16, so 5 parameters a kernel for SGD with
+ * momentum; the WebGPU default of 8: 2).
+ */
+function dispatchUpdates(updates: PendingUpdate[]): void {
+  const groups = new Map<string, PendingUpdate[]>();
+  for (const u of updates) {
+    const key = `${u.name}|${u.body}|${u.scalars.join(',')}|${u.targets.length}|${u.inputs.length}|${u.targets[0]!.size % 4 === 0}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = []));
+    group.push(u);
+  }
+  const bindings = runtime().device.limits.maxStorageBuffersPerShaderStage;
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    const perKernel = Math.max(1, Math.floor(bindings / (first.targets.length + first.inputs.length)));
+    for (let i = 0; i < group.length; i += perKernel) dispatchUpdateKernel(group.slice(i, i + perKernel));
+  }
+}
+
+function dispatchUpdateKernel(parts: PendingUpdate[]): void {
+  const { name, body, scalars, targets, inputs } = parts[0]!;
+  // a parameter that is a strided view is updated through a contiguous copy, then takes it over
+  const plain = parts.map((u) => ({ targets: u.targets.map(asPlainArray), inputs: u.inputs.map(asPlainArray) }));
+  const launch = inPlaceUpdateLaunch({ name, targets: targets.length, inputs: inputs.length, body, scalars, lengths: parts.map((u) => u.targets[0]!.size) });
+  dispatch({ ...launch, buffers: plain.flatMap((p) => [...p.targets, ...p.inputs].map((a) => a.t.storage.buffer)) });
+  parts.forEach((u, i) => {
+    plain[i]!.targets.forEach((p, k) => {
+      if (p.temporary) u.targets[k]!.assign(p.t);
       else p.t.storage.version++;
     });
-    for (const p of [...plainTargets, ...plainInputs]) if (p.temporary) p.t.dispose();
-    checkFinite(targets[0]!, name);
-  }
+    for (const p of [...plain[i]!.targets, ...plain[i]!.inputs]) if (p.temporary) p.t.dispose();
+    checkFinite(u.targets[0]!, name);
+  });
 }
 
 export interface SGDOptions {
