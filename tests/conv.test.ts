@@ -3,9 +3,9 @@
  * against PyTorch (tests/fixtures/ops/conv.json), dropout statistics, and the ops' error messages.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import * as gb from '../src/index.ts';
-import { runtime } from '../src/kernels/runtime.ts';
+import { runtime, setKernelTarget } from '../src/kernels/runtime.ts';
 import { expectClose } from './helpers.ts';
 
 /** Deterministic values in [-scale, scale) (mulberry32). */
@@ -81,8 +81,12 @@ describe('conv2d at MNIST-CNN scale', () => {
 describe("conv2d's bias gradient from the weight-gradient product", () => {
   // The forward's saved columns end in a row of ones when the bias learns, so one product gives
   // [dW | db]. Both im2col forms: 5x7 windows (one position per invocation) and 4x4 (four, vec4).
-  for (const [H, W] of [[9, 13], [8, 8]] as const) {
-    it(`input ${H}x${W}, stride 2, padding 1: dW, db and dx equal a float64 reference, dW and db contiguous`, async () => {
+  // both kernel families: the forward product reads the columns' first K rows in place, with a
+  // batch stride of K + 1 rows
+  for (const [H, W, target] of [[9, 13, undefined], [8, 8, undefined], [8, 8, 'gpu']] as const) {
+    it(`input ${H}x${W}, stride 2, padding 1${target ? `, ${target} kernels` : ''}: dW, db and dx equal a float64 reference, dW and db contiguous`, async () => {
+      setKernelTarget(target);
+      onTestFinished(() => setKernelTarget(undefined));
       const [N, C, Co, k, s, p] = [3, 2, 4, 3, 2, 1];
       const [OH, OW] = [Math.floor((H + 2 * p - k) / s) + 1, Math.floor((W + 2 * p - k) / s) + 1];
       const xv = randomArray(N * C * H * W, 11, 1);
