@@ -125,6 +125,20 @@ describe("conv2d's bias gradient from the weight-gradient product", () => {
   }
 });
 
+describe("conv2d's weight gradient alone, with a learnt bias", () => {
+  it('grad(y, [w]) gives the same dW as with the bias, and no bias gradient is accumulated', async () => {
+    const x = gb.tensor(randomArray(2 * 3 * 6 * 6, 21, 1), [2, 3, 6, 6]);
+    const w = gb.tensor(randomArray(4 * 3 * 9, 22, 0.3), [4, 3, 3, 3], { requiresGrad: true });
+    const b = gb.tensor(randomArray(4, 23, 0.1), [4], { requiresGrad: true });
+    const g = gb.tensor(randomArray(2 * 4 * 6 * 6, 24, 1), [2, 4, 6, 6]);
+    const loss = () => gb.sum(gb.mul(gb.conv2d(x, w, b, { padding: 1 }), g));
+    const [dwAlone] = gb.grad([loss()], [w]);
+    const [dwBoth] = gb.grad([loss()], [w, b]);
+    expectClose(await dwAlone!.toArray(), await dwBoth!.toArray(), { atol: 0, rtol: 0, what: 'dW' });
+    expect(b.grad).toBeNull();
+  });
+});
+
 describe('batchNorm running statistics (PyTorch fixtures)', () => {
   interface T { shape: number[]; data: number[] }
   const fixture = JSON.parse(readFileSync(new URL('./fixtures/ops/conv.json', import.meta.url), 'utf8')) as {

@@ -100,7 +100,7 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
     const dx = needsGrad(x) ? convTranspose2dCore(g, weight, win, groups) : null;
     // the saved columns carry no graph: where the weight gradient is itself differentiated wrt the image, unfold again
     const savedUsable = cols !== null && !(isGradEnabled() && x.requiresGrad);
-    if (onesRow && savedUsable && needsGrad(weight)) return [dx, ...weightAndBiasGrads(g, cols, weight.shape)];
+    if (onesRow && savedUsable && needsGrad(weight)) return [dx, ...weightAndBiasGrads(g, cols, weight.shape, needsGrad(bias!))];
     return [
       dx,
       needsGrad(weight) ? conv2dWeightGrad(x, g, weight.shape, win, groups, savedUsable && !onesRow ? cols : null) : null,
@@ -114,14 +114,14 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
  * of ones: one batched product g[n] · cols[n]^T = [N, Cout, K + 1], whose first K columns summed over
  * the batch are dW and whose last one is the bias gradient (each output's g summed over positions).
  */
-function weightAndBiasGrads(gradOut: Tensor, cols: Tensor, weightShape: Shape): [Tensor, Tensor] {
+function weightAndBiasGrads(gradOut: Tensor, cols: Tensor, weightShape: Shape, withBias: boolean): [Tensor, Tensor | null] {
   const [N, Cout] = gradOut.shape as [number, number];
   const K = cols.shape[1]! - 1;
   const both = matmul(reshape(gradOut, [N, Cout, cols.shape[2]!]), transpose(cols, -1, -2));
   // summing over the batch also makes each part contiguous, as the optimiser reads it
   const dW = sum(slice(both, 2, { start: 0, end: K }), { dim: 0 });
-  const dB = sum(slice(both, 2, { start: K, end: K + 1 }), { dim: 0 });
-  return [reshape(dW, weightShape), reshape(dB, [Cout])];
+  const dB = withBias ? reshape(sum(slice(both, 2, { start: K, end: K + 1 }), { dim: 0 }), [Cout]) : null;
+  return [reshape(dW, weightShape), dB];
 }
 
 /**
