@@ -1,6 +1,7 @@
 /** The runtime under load: big and odd sizes, strided views, buffer reuse, no leaks. */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as gb from '../src/index.ts';
+import { expectClose } from './helpers.ts';
 
 // Every tensor a test makes is disposed after it (ops run in tidy() so their intermediates go too):
 // left to the FinalizationRegistry, the big ones (a 2048² matmul, 10^7 elements) would be freed at
@@ -40,6 +41,26 @@ describe('runtime', () => {
     for (const v of data) ref += v;
     const got = await compute(() => gb.sum(gb.tensor(data, [n]))).item();
     expect(Math.abs(got - ref) / ref).toBeLessThan(1e-5);
+  });
+
+  it('takes means in one kernel: a long row split over workgroups (scaled once, in the second pass), and strided axes', async () => {
+    const n = 100_003;
+    const data = seeded(n, 6);
+    let ref = 0;
+    for (const v of data) ref += v;
+    const before = gb.memory().dispatches;
+    const m = compute(() => gb.mean(gb.tensor(data, [n])));
+    expect(gb.memory().dispatches - before, 'two passes (the row is split), no division kernel').toBe(2);
+    expect(Math.abs((await m.item()) - ref / n)).toBeLessThan(1e-6);
+    // mean over dims 0 and 2 of [3, 4, 5], keepdim
+    const x = seeded(60, 7);
+    const got = await compute(() => gb.mean(gb.tensor(x, [3, 4, 5]), { dim: [0, 2], keepdim: true })).toArray();
+    const want = [0, 1, 2, 3].map((j) => {
+      let s = 0;
+      for (let i = 0; i < 3; i++) for (let k = 0; k < 5; k++) s += x[(i * 4 + j) * 5 + k]!;
+      return s / 15;
+    });
+    expectClose(got, want, { atol: 1e-6, rtol: 1e-6, what: 'mean over dims 0 and 2' });
   });
 
   it('handles odd and empty sizes', async () => {

@@ -36,6 +36,8 @@ export interface ReduceSpec {
   offset: number;
   chunks: number;
   variant: 'row' | 'workgroup';
+  /** Multiplies each result before it is stored (a mean is a sum times 1 / count, in the same pass); default 1. */
+  scale?: number;
 }
 
 export function reduceLaunch(s: ReduceSpec): { name: string; source: string; uniforms: ArrayBuffer; workgroups: [number, number, number] } {
@@ -50,7 +52,7 @@ export function reduceLaunch(s: ReduceSpec): { name: string; source: string; uni
   // integer divisions are slow on lavapipe (common.ts): below 2^24, coordinates come from fast_div
   const fastOuter = nOut < FAST_DIV_LIMIT;
   const fastInner = L < FAST_DIV_LIMIT;
-  const fields = ['jobs: u32', 'chunks: u32', 'chunkLen: u32', 'len: u32', 'offset: u32'];
+  const fields = ['jobs: u32', 'chunks: u32', 'chunkLen: u32', 'len: u32', 'offset: u32', 'scale: f32'];
   for (let d = 0; d < outerRank; d++) fields.push(`od${d}: u32`, `os${d}: u32`, `oinv${d}: f32`);
   for (let d = 0; d < innerRank; d++) fields.push(`id${d}: u32`, `is${d}: u32`, `iinv${d}: f32`);
 
@@ -93,7 +95,7 @@ fn main(${FLAT_INDEX_ARGS}) {
   let o = job / p.chunks;
   let chunk = job % p.chunks;
 ${outerOffset.join('\n')}${loop('0u', '1u', 'true')}
-  dst[job] = acc;
+  dst[job] = ${s.withIndex ? 'acc' : 'acc * p.scale'};
   ${s.withIndex ? 'dstIndex[job] = best;' : ''}
 }`;
   } else {
@@ -121,7 +123,7 @@ ${outerOffset.join('\n')}${loop('lid', '64u', 'inRange')}
     workgroupBarrier();
   }
   if (lid == 0u && inRange) {
-    dst[job] = sv[0];
+    dst[job] = ${s.withIndex ? 'sv[0]' : 'sv[0] * p.scale'};
     ${s.withIndex ? 'dstIndex[job] = si[0];' : ''}
   }
 }`;
@@ -133,7 +135,7 @@ ${(fastOuter && outerRank > 1) || (fastInner && innerRank > 1) ? FAST_DIV : ''}
 ${innerFn}
 ${main}
 `;
-  const w = new UniformWriter().u32(jobs).u32(s.chunks).u32(chunkLen).u32(L).u32(s.offset);
+  const w = new UniformWriter().u32(jobs).u32(s.chunks).u32(chunkLen).u32(L).u32(s.offset).f32(s.scale ?? 1);
   for (let d = 0; d < outerRank; d++) w.u32(s.outerShape[d]!).u32(s.outerStrides[d]!).f32(1 / s.outerShape[d]!);
   for (let d = 0; d < innerRank; d++) w.u32(s.innerShape[d]!).u32(s.innerStrides[d]!).f32(1 / s.innerShape[d]!);
   const workgroups = s.variant === 'row' ? grid1d(jobs) : grid1d(jobs, 1);

@@ -30,8 +30,11 @@ function coalesceOne(shape: readonly number[], strides: readonly number[]): { sh
 
 const SPLIT_MIN_ROW = 32768;
 
-/** Raw reduction kernel: values (and indices within the reduced range) with the reduced axes removed. */
-function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], withIndex: boolean): { values: Tensor; indices?: Tensor } {
+/**
+ * Raw reduction kernel: values (and indices within the reduced range) with the reduced axes removed,
+ * each multiplied by `scale` (a mean's 1 / count) in the same pass.
+ */
+function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], withIndex: boolean, scale = 1): { values: Tensor; indices?: Tensor } {
   const src = x.dtype === 'float32' ? x : cast(x, 'float32');
   const outer = coalesceOne(
     src.shape.filter((_, i) => !axes.includes(i)),
@@ -60,10 +63,11 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], withIndex: 
     offset: src.offset,
     chunks,
     variant,
+    scale: chunks > 1 ? 1 : scale, // split rows: the second pass scales
   });
   dispatch({ ...launch, buffers: [src.storage.buffer, target.storage.buffer, ...(indices ? [indices.storage.buffer] : [])] });
   if (chunks > 1) {
-    const second = reduceRaw(op, target, [1], false).values;
+    const second = reduceRaw(op, target, [1], false, scale).values;
     target.dispose();
     const r = reshape(second, shape);
     return { values: r };
@@ -94,7 +98,9 @@ export function sum(x: Tensor, opts: ReduceOptions = {}): Tensor {
 export function mean(x: Tensor, opts: ReduceOptions = {}): Tensor {
   const axes = normAxes('mean', opts.dim, x.rank);
   const n = axes.reduce((p, a) => p * x.shape[a]!, 1);
-  return div(sum(x, opts), n);
+  // one kernel: the sum scaled by 1 / n as it is stored
+  const out = finish(reduceRaw('sum', x, axes, false, 1 / n).values, x, axes, !!opts.keepdim);
+  return record('mean', [x], out, (g) => [div(expandBack(g, x, axes), n)]);
 }
 
 export function prod(x: Tensor, opts: ReduceOptions = {}): Tensor {
