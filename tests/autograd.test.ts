@@ -122,6 +122,26 @@ describe('autograd', () => {
     expect(Array.from(await w.grad!.toArray())).toEqual(expected);
   });
 
+  it("linear: the bias gradient comes from the weight gradient's kernel (no extra dispatch), equal to g summed over the batch", async () => {
+    const x = gb.tensor([1, 2, 3, -1, 0, 2, 0.5, 1, -3], [3, 3]);
+    const w = gb.tensor([0.5, -1, 2, 1, 0, -2, 3, 1, 1, -1, 2, 0], [4, 3], { requiresGrad: true });
+    const b = gb.tensor([0.1, 0.2, 0.3, 0.4], [4], { requiresGrad: true });
+    const g = gb.tensor([1, -2, 0.5, 3, 2, 1, -1, 0, 0.25, 4, -3, 1], [3, 4]);
+    const backwardDispatches = (bias: gb.Tensor | null) => {
+      const y = gb.linear(x, w, bias);
+      const before = gb.memory().dispatches;
+      y.backward(g);
+      return gb.memory().dispatches - before;
+    };
+    const withBias = backwardDispatches(b);
+    w.grad = null;
+    expect(withBias).toBe(backwardDispatches(null));
+    expect(Array.from(await b.grad!.toArray())).toEqual([0, 1, 2, 3].map((o) => [0, 1, 2].reduce((s, n) => s + [1, -2, 0.5, 3, 2, 1, -1, 0, 0.25, 4, -3, 1][n * 4 + o]!, 0)));
+    // the same under createGraph, where the backward is recorded from differentiable ops
+    const [db] = gb.grad([gb.sum(gb.mul(gb.linear(x, w, b), g))], [b], { createGraph: true });
+    expect(Array.from(await db!.toArray())).toEqual(Array.from(await b.grad!.toArray()));
+  });
+
   it('crossEntropy: a label outside [0, C) makes its row NaN (anomaly mode names the op), not a finite wrong loss', async () => {
     const logits = gb.tensor([0.5, -1, 2, 1, 0, -2], [2, 3]);
     const rows = await gb.crossEntropy(logits, gb.tensor([2, 3], [2], { dtype: 'int32' }), { reduction: 'none' }).toArray();

@@ -122,6 +122,33 @@ describe('matmul kernel variants', () => {
           }
     });
 
+    it.skipIf(skip)(`${label}: also writes the row sums of A (a Linear layer's bias gradient)`, async () => {
+      for (const [batch, M, N, K] of [[1, 7, 5, 3], [1, 120, 400, 64], [3, 17, 9, 19], [2, 33, 70, 8]] as const)
+        for (const transA of [true, false]) {
+          const p: MatmulProblem = { batch, M, N, K, transA, transB: false, batchStrideA: M * K, batchStrideB: K * N, rowSums: true };
+          const a = seeded(batch * M * K, 12);
+          const b = seeded(batch * K * N, 13);
+          const A = gb.tensor(a);
+          const B = gb.tensor(b);
+          const C = gb.full([batch * M * N], Number.NaN);
+          const sums = gb.full([batch * M], Number.NaN);
+          dispatch({ ...planMatmulVariant(p, variant), buffers: [A.storage.buffer, B.storage.buffer, C.storage.buffer, sums.storage.buffer] });
+          const got = await sums.toArray();
+          const product = await C.toArray();
+          const { c, scale } = reference(p, a, b);
+          for (let t = 0; t < batch; t++)
+            for (let m = 0; m < M; m++) {
+              let want = 0;
+              for (let k = 0; k < K; k++) want += a[t * M * K + (transA ? k * M + m : m * K + k)]!;
+              expect(Math.abs(got[t * M + m]! - want), `${label} ${JSON.stringify(p)} row ${m} of ${t}`).toBeLessThan(1e-5);
+            }
+          let worst = 0;
+          for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(product[i]! - c[i]!) / (scale[i]! + 1e-30));
+          expect(worst, `${label} ${JSON.stringify(p)}: the product`).toBeLessThan(1e-6);
+          for (const t of [A, B, C, sums]) t.dispose();
+        }
+    });
+
     // the folding of (batch, row tile) into workgroups y and z is shared by all variants; the
     // GPU-tiled one (256 invocations a workgroup) would take ~10 s here for no extra coverage
     if (variant.kind === 'cpu-simd') {

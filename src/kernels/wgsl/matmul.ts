@@ -32,6 +32,11 @@ export interface MatmulProblem {
    * per-channel bias) or to every column's ('col': bias[n], Linear's), saving the add kernel.
    */
   bias?: 'row' | 'col';
+  /**
+   * Also write each row's sum of A over k (binding 4, or 5 after a bias) as rowSums[batch][m]: for a
+   * Linear layer's weight gradient g^T x, whose A = g^T sums to the bias gradient in the same pass.
+   */
+  rowSums?: boolean;
 }
 
 export interface KernelLaunch {
@@ -100,7 +105,7 @@ export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLau
   }
   const tileM = v.kind === 'gpu' ? v.threads * v.TM : v.TM;
   const tileN = v.kind === 'gpu' ? v.threads * v.TN : v.lanes * v.TN;
-  const batchColumns = v.kind === 'cpu-simd' && foldsBatchIntoColumns(p, tileN);
+  const batchColumns = v.kind === 'cpu-simd' && !p.rowSums && foldsBatchIntoColumns(p, tileN);
   const vec4Stores = v.kind === 'cpu-simd' && storesVec4(p, v);
   const tilesX = Math.ceil(((batchColumns ? p.batch : 1) * p.N) / tileN);
   const tilesY = Math.ceil(p.M / tileM);
@@ -113,8 +118,8 @@ export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLau
   const gridZ = Math.ceil(folded / gridY);
   if (gridZ > MAX_WORKGROUPS_PER_DIM) throw new Error('matmul: batch x rows too large for one dispatch');
   return {
-    name: variantName(v) + (batchColumns ? '_batch_columns' : '') + (vec4Stores ? '_vec4_stores' : ''),
-    source: matmulSource(v, { transA: p.transA, transB: p.transB, bias: p.bias, batchColumns, vec4Stores }),
+    name: variantName(v) + (batchColumns ? '_batch_columns' : '') + (vec4Stores ? '_vec4_stores' : '') + (p.rowSums ? '_row_sums' : ''),
+    source: matmulSource(v, { transA: p.transA, transB: p.transB, bias: p.bias, batchColumns, vec4Stores, rowSums: !!p.rowSums }),
     entryPoint: 'main',
     workgroups: [tilesX, gridY, gridZ],
     uniforms: packUniforms(p, tilesY, folded),
@@ -155,12 +160,14 @@ interface SourceLayout {
   batchColumns: boolean;
   /** cpu-simd only: each lane's columns in runs of 4, stored as vec4 (storesVec4). */
   vec4Stores: boolean;
+  /** Also write the row sums of A (MatmulProblem.rowSums). */
+  rowSums: boolean;
 }
 
 function matmulSource(v: MatmulVariant, s: SourceLayout): string {
   const key = `${JSON.stringify(v)}|${JSON.stringify(s)}`;
   let source = sources.get(key);
-  if (!source) sources.set(key, (source = v.kind === 'gpu' ? gpuTiledSource(v, s.transA, s.transB, s.bias) : cpuSimdSource(v, s)));
+  if (!source) sources.set(key, (source = v.kind === 'gpu' ? gpuTiledSource(v, s) : cpuSimdSource(v, s)));
   return source;
 }
 
@@ -196,7 +203,7 @@ function packUniforms(p: MatmulProblem, tilesY: number, folded: number): ArrayBu
   return u.buffer;
 }
 
-function header(bias: MatmulProblem['bias'], vec4Stores = false): string {
+function header(bias: MatmulProblem['bias'], vec4Stores: boolean, rowSums: boolean): string {
   return `struct Params {
   M: u32, N: u32, K: u32, batch: u32,
   batchStrideA: u32, batchStrideB: u32,
@@ -206,7 +213,20 @@ function header(bias: MatmulProblem['bias'], vec4Stores = false): string {
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<${vec4Stores ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(3) var<uniform> u: Params;${bias ? '\n@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}`;
+@group(0) @binding(3) var<uniform> u: Params;${bias ? '\n@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}${
+    rowSums ? `\n@group(0) @binding(${bias ? 5 : 4}) var<storage, read_write> rowSums: array<f32>;` : ''
+  }`;
+}
+
+/**
+ * With rowSums: the running sums rs{i} of the A values x{i} (declared before the loops over k, added
+ * to in them), stored by the one invocation that owns the first columns of each row.
+ */
+const rowSumDeclarations = (TM: number) => `  var ${range(TM).map((i) => `rs${i} = 0.0`).join('; var ')};`;
+function rowSumStores(TM: number, m: (i: number) => string, owner: string): string {
+  return `  if (${owner}) {
+${range(TM).map((i) => `    if (${m(i)} < u.M) { rowSums[batch * u.M + ${m(i)}] = rs${i}; }`).join('\n')}
+  }`;
 }
 
 /**
@@ -271,7 +291,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 // ---------------------------------------------------------------------------------------------
 // cpu-simd: register-blocked, one SIMD vector of invocations per workgroup
 
-function cpuSimdSource(v: CpuSimdVariant, { transA, transB, bias, batchColumns, vec4Stores }: SourceLayout): string {
+function cpuSimdSource(v: CpuSimdVariant, { transA, transB, bias, batchColumns, vec4Stores, rowSums }: SourceLayout): string {
   const { lanes, TM, TN } = v;
   // column j of a lane's block, counted from its first (n0): `lanes` apart, or in runs of 4 adjacent ones 4 * lanes apart
   const dn = (j: number) => (vec4Stores ? Math.floor(j / 4) * 4 * lanes + (j % 4) : j * lanes);
@@ -314,7 +334,7 @@ function cpuSimdSource(v: CpuSimdVariant, { transA, transB, bias, batchColumns, 
 // run the plain loop.`
       : ''
   }
-${header(bias, vec4Stores)}
+${header(bias, vec4Stores, rowSums)}
 
 @compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
@@ -326,26 +346,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 ${rows.map((i) => `  var a${i} = baseA + ${L.aAtK0(`min(m0 + ${i}u, u.M - 1u)`)};`).join('\n')}
 ${cols.map(bStart).join('\n')}
 ${rows.map((i) => `  var ${cols.map((j) => `${acc(i, j)} = 0.0`).join('; var ')};`).join('\n')}
-${v.shuffleA ? shuffledSteps(v, L) : ''}
+${rowSums ? rowSumDeclarations(TM) : ''}
+${v.shuffleA ? shuffledSteps(v, L, rowSums) : ''}
   for (var k = ${v.shuffleA ? 'kShuffled' : '0u'}; k < u.K; k++) {
 ${rows.map((i) => `    let x${i} = A[a${i}]; a${i} += ${L.aStepK};`).join('\n')}
 ${cols.map((j) => `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`).join('\n')}
-${multiplyAdds(v)}
+${multiplyAdds(v, '    ', rowSums)}
   }
+${rowSums ? rowSumStores(TM, (i) => `m0 + ${i}u`, 'wid.x == 0u && lid == 0u') : ''}
 ${storeBlock(TM, TN, (i) => `m0 + ${i}u`, column, bias, vec4Stores)}
 }
 `;
 }
 
-/** The TM x TN multiply-adds of one step of k into acc{i}_{j}, from x0.. (A) and y0.. (B). */
-function multiplyAdds(v: { TM: number; TN: number }, indent = '    '): string {
+/** The TM x TN multiply-adds of one step of k into acc{i}_{j}, from x0.. (A) and y0.. (B) (and the row sums' additions). */
+function multiplyAdds(v: { TM: number; TN: number }, indent = '    ', rowSums = false): string {
   return range(v.TM)
-    .map((i) => indent + range(v.TN).map((j) => `acc${i}_${j} = fma(x${i}, y${j}, acc${i}_${j});`).join(' '))
+    .map((i) => indent + range(v.TN).map((j) => `acc${i}_${j} = fma(x${i}, y${j}, acc${i}_${j});`).join(' ') + (rowSums ? ` rs${i} += x${i};` : ''))
     .join('\n');
 }
 
 /** The shuffleA main loop: whole blocks of `lanes` steps of k; leaves `kShuffled`, where the plain loop goes on. */
-function shuffledSteps(v: CpuSimdVariant, L: ReturnType<typeof layout>): string {
+function shuffledSteps(v: CpuSimdVariant, L: ReturnType<typeof layout>, rowSums: boolean): string {
   const { lanes, TM, TN } = v;
   return `  let kShuffled = u.K / ${lanes}u * ${lanes}u;
   let sidA = sid * ${L.aStepK};
@@ -354,7 +376,7 @@ ${range(TM).map((i) => `    let own${i} = A[a${i} + sidA]; a${i} += ${lanes}u * 
     for (var kk = 0u; kk < ${lanes}u; kk++) {
 ${range(TM).map((i) => `    let x${i} = subgroupShuffle(own${i}, kk);`).join('\n')}
 ${range(TN).map((j) => `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`).join('\n')}
-${multiplyAdds(v)}
+${multiplyAdds(v, '    ', rowSums)}
     }
   }`;
 }
@@ -362,7 +384,7 @@ ${multiplyAdds(v)}
 // ---------------------------------------------------------------------------------------------
 // gpu: classic workgroup-memory tiling
 
-function gpuTiledSource(v: GpuTiledVariant, transA: boolean, transB: boolean, bias: MatmulProblem['bias']): string {
+function gpuTiledSource(v: GpuTiledVariant, { transA, transB, bias, rowSums }: SourceLayout): string {
   const { threads: T, TM, TN, KT } = v;
   const L = layout(transA, transB);
   const tileM = T * TM;
@@ -385,7 +407,7 @@ function gpuTiledSource(v: GpuTiledVariant, transA: boolean, transB: boolean, bi
 // the edges, reads coalesced along each matrix's contiguous axis), then every thread accumulates
 // ${TM}x${TN} outputs: rows ly + ${T}*i and columns lx + ${T}*j, so neighbouring threads read neighbouring
 // words of the staged B tile (no bank conflicts) and the same word of the A tile (broadcast).
-${header(bias)}
+${header(bias, false, rowSums)}
 
 var<workgroup> tileA: array<array<f32, ${tileM}>, ${KT}>;
 var<workgroup> tileB: array<array<f32, ${tileN}>, ${KT}>;
@@ -401,6 +423,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
   let ly = local.y;
   let lin = ly * ${T}u + lx;
 ${rows.map((i) => `  var ${cols.map((j) => `acc${i}_${j} = 0.0`).join('; var ')};`).join('\n')}
+${rowSums ? rowSumDeclarations(TM) : ''}
   for (var k0 = 0u; k0 < u.K; k0 += ${KT}u) {
     for (var e = 0u; e < ${perThreadA}u; e++) {
       let idx = lin + e * ${T * T}u;
@@ -426,10 +449,11 @@ ${rows.map((i) => `  var ${cols.map((j) => `acc${i}_${j} = 0.0`).join('; var ')}
     for (var kk = 0u; kk < ${KT}u; kk++) {
 ${rows.map((i) => `      let x${i} = tileA[kk][ly + ${i * T}u];`).join('\n')}
 ${cols.map((j) => `      let y${j} = tileB[kk][lx + ${j * T}u];`).join('\n')}
-${multiplyAdds(v, '      ')}
+${multiplyAdds(v, '      ', rowSums)}
     }
     workgroupBarrier();
   }
+${rowSums ? rowSumStores(TM, (i) => `m0 + ly + ${i * T}u`, 'wid.x == 0u && lx == 0u') : ''}
 ${storeBlock(TM, TN, (i) => `m0 + ly + ${i * T}u`, (j) => plainColumn(`n0 + lx + ${j * T}u`), bias)}
 }
 `;

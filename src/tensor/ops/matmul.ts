@@ -5,7 +5,7 @@
  */
 import { dispatch, kernelSubgroupSize, kernelTarget } from '../../kernels/runtime.ts';
 import { planMatmul } from '../../kernels/wgsl/matmul.ts';
-import { needsGrad, record } from '../../autograd/node.ts';
+import { isGradEnabled, needsGrad, record } from '../../autograd/node.ts';
 import { broadcastShapes, numel, shapeStr } from '../shape.ts';
 import { emptyTensor, type Tensor } from '../tensor.ts';
 import { asPlainArray, copyKernel } from './elementwise.ts';
@@ -54,7 +54,7 @@ interface Bias {
   along: 'row' | 'col';
 }
 
-function matmulCore(a: Tensor, b: Tensor, bias?: Bias): Tensor {
+function matmulCore(a: Tensor, b: Tensor, bias?: Bias, rowSums?: Tensor): Tensor {
   const M = a.shape[a.rank - 2]!;
   const K = a.shape[a.rank - 1]!;
   const N = b.shape[b.rank - 1]!;
@@ -70,12 +70,13 @@ function matmulCore(a: Tensor, b: Tensor, bias?: Bias): Tensor {
   const A = asOperand(viewA, M, K);
   const B = asOperand(viewB, K, N);
   const launch = planMatmul(
-    { batch, M, N, K, transA: A.transposed, transB: B.transposed, batchStrideA: A.batchStride, batchStrideB: B.batchStride, bias: bias?.along },
+    { batch, M, N, K, transA: A.transposed, transB: B.transposed, batchStrideA: A.batchStride, batchStrideB: B.batchStride, bias: bias?.along, rowSums: !!rowSums },
     kernelTarget(),
     kernelSubgroupSize(),
   );
   const biasData = bias && asPlainArray(bias.tensor);
-  dispatch({ ...launch, buffers: [A.tensor.storage.buffer, B.tensor.storage.buffer, out.storage.buffer, ...(biasData ? [biasData.t.storage.buffer] : [])] });
+  const extra = [...(biasData ? [biasData.t.storage.buffer] : []), ...(rowSums ? [rowSums.storage.buffer] : [])];
+  dispatch({ ...launch, buffers: [A.tensor.storage.buffer, B.tensor.storage.buffer, out.storage.buffer, ...extra] });
   // the operands are views made here, or copies where the layout needs one: release them now
   // (the recorded dispatch keeps its buffers until submit) rather than at some later GC
   for (const t of [viewA, viewB, A.tensor, B.tensor]) t.dispose();
@@ -95,7 +96,20 @@ export function matmulAddBias(a: Tensor, b: Tensor, bias: Tensor, along: 'row' |
   const out = matmulCore(a, b, { tensor: bias, along });
   const biasAxis = out.rank - (along === 'row' ? 2 : 1);
   const otherAxes = out.shape.map((_, d) => d).filter((d) => d !== biasAxis);
-  return record('matmulAddBias', [a, b, bias], out, (g) => [...operandGradients(a, b, g), needsGrad(bias) ? sum(g, { dim: otherAxes }) : null]);
+  return record('matmulAddBias', [a, b, bias], out, (g) => {
+    // Linear (x @ W^T + b): W's gradient g^T x sums g over the batch too, the bias gradient, in the same kernel
+    if (along === 'col' && a.rank === 2 && isTransposedMatrix(b) && needsGrad(b) && needsGrad(bias) && !isGradEnabled()) {
+      const [dWT, dBias] = productWithRowSums(transpose(g, 0, 1), a);
+      return [operandGradients(a, b, g, false)[0], transpose(dWT, 0, 1), dBias];
+    }
+    return [...operandGradients(a, b, g), needsGrad(bias) ? sum(g, { dim: otherAxes }) : null];
+  });
+}
+
+/** a @ b for 2-D a [M, K] and b [K, N], and the row sums of a ([M]), from one kernel; records nothing. */
+function productWithRowSums(a: Tensor, b: Tensor): [Tensor, Tensor] {
+  const rowSums = emptyTensor([a.shape[0]!]);
+  return [matmulCore(a, b, undefined, rowSums), rowSums];
 }
 
 /** Matrix product with PyTorch's rules: 1-D operands are vectors, leading dims broadcast. */
@@ -111,11 +125,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return record('matmul', [a, b], out, (g) => operandGradients(a, b, g));
 }
 
-/** The gradients of a @ b with respect to a and b (null where not needed), given the output's gradient g. */
-function operandGradients(a: Tensor, b: Tensor, g: Tensor): [Tensor | null, Tensor | null] {
+/** The gradients of a @ b with respect to a and b (null where not needed, or b's not wanted), given the output's gradient g. */
+function operandGradients(a: Tensor, b: Tensor, g: Tensor, wantB = true): [Tensor | null, Tensor | null] {
   return [
     needsGrad(a) ? (isTransposedMatrix(a) && b.rank === 2 ? transpose(matmul(b, transpose(g, 0, 1)), 0, 1) : sumTo(matmul(g, transpose(b, -1, -2)), a.shape)) : null,
-    needsGrad(b) ? (isTransposedMatrix(b) && a.rank === 2 ? transpose(matmul(transpose(g, 0, 1), a), 0, 1) : sumTo(matmul(transpose(a, -1, -2), g), b.shape)) : null,
+    wantB && needsGrad(b) ? (isTransposedMatrix(b) && a.rank === 2 ? transpose(matmul(transpose(g, 0, 1), a), 0, 1) : sumTo(matmul(transpose(a, -1, -2), g), b.shape)) : null,
   ];
 }
 
