@@ -125,6 +125,57 @@ describe("conv2d's bias gradient from the weight-gradient product", () => {
   }
 });
 
+describe('conv2d on a CPU adapter reads its columns from the image (implicit im2col)', () => {
+  const kernelsOf = (fn: () => void): string[] => {
+    const queue = runtime().queue;
+    const original = queue.dispatch.bind(queue);
+    const names: string[] = [];
+    queue.dispatch = (kernel, buffers, uniforms, workgroups) => {
+      names.push(kernel.name);
+      original(kernel, buffers, uniforms, workgroups);
+    };
+    try {
+      fn();
+    } finally {
+      queue.dispatch = original;
+    }
+    return names;
+  };
+  // stride, dilation, non-square kernels and images, 'same' padding of an even kernel, a batch of one, a strided input
+  const cases: Array<{ x: [number, number, number, number]; w: [number, number, number, number]; opts: gb.Conv2dOptions; view?: boolean }> = [
+    { x: [2, 3, 9, 7], w: [4, 3, 3, 3], opts: { stride: 2, padding: 1 } },
+    { x: [1, 2, 10, 11], w: [5, 2, 2, 3], opts: { padding: 'same', dilation: [2, 1] } },
+    { x: [3, 4, 8, 8], w: [6, 4, 5, 5], opts: { padding: 2 }, view: true },
+  ];
+  for (const c of cases) {
+    it.skipIf(runtime().target !== 'cpu-simd')(`x ${c.x.join('x')}, w ${c.w.join('x')}, ${JSON.stringify(c.opts)}${c.view ? ', x a strided view' : ''}: no im2col kernel, the values and gradients of the unfolded path`, async () => {
+      const run = () => {
+        const base = gb.tensor(randomArray(c.x.reduce((a, b) => a * b, 1) * (c.view ? 2 : 1), 31, 1), c.view ? [c.x[0], c.x[1], c.x[2], c.x[3] * 2] : c.x, { requiresGrad: true });
+        const x = c.view ? gb.slice(base, 3, { start: 0, end: c.x[3] * 2, step: 2 }) : base;
+        const w = gb.tensor(randomArray(c.w.reduce((a, b) => a * b, 1), 32, 0.4), c.w, { requiresGrad: true });
+        const b = gb.tensor(randomArray(c.w[0], 33, 0.1), [c.w[0]], { requiresGrad: true });
+        let y!: gb.Tensor;
+        let grads!: gb.Tensor[];
+        const names = kernelsOf(() => {
+          y = gb.conv2d(x, w, b, c.opts);
+          const g = gb.tensor(randomArray(y.size, 34, 1), y.shape);
+          grads = gb.grad([gb.sum(gb.mul(y, g))], [base, w, b]) as gb.Tensor[];
+        });
+        return { y, grads, names };
+      };
+      const implicit = run();
+      expect(implicit.names.filter((n) => n.startsWith('window_im2col'))).toEqual([]);
+      setKernelTarget('gpu');
+      onTestFinished(() => setKernelTarget(undefined));
+      const unfolded = run();
+      expect(unfolded.names.filter((n) => n.startsWith('window_im2col')).length).toBeGreaterThan(0);
+      expectClose(await implicit.y.toArray(), await unfolded.y.toArray(), { atol: 1e-5, rtol: 1e-5, what: 'output' });
+      for (const [k, what] of ['input gradient', 'weight gradient', 'bias gradient'].entries())
+        expectClose(await implicit.grads[k]!.toArray(), await unfolded.grads[k]!.toArray(), { atol: 1e-4, rtol: 1e-5, what });
+    });
+  }
+});
+
 describe("conv2d's weight gradient alone, with a learnt bias", () => {
   it('grad(y, [w]) gives the same dW as with the bias, and no bias gradient is accumulated', async () => {
     const x = gb.tensor(randomArray(2 * 3 * 6 * 6, 21, 1), [2, 3, 6, 6]);

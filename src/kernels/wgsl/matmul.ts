@@ -8,7 +8,8 @@
 // Either can end with a bias epilogue (a value per row or per column added before the store), which
 // saves conv2d and Linear a separate broadcast add. Two cpu-simd layouts cut the stores that bind
 // small-K products on lavapipe: a batch that shares A is read as more columns (a conv's weights times
-// each image), and rows whose length is a multiple of 4 are stored a vec4 at a time.
+// each image), and rows whose length is a multiple of 4 are stored a vec4 at a time. A cpu-simd kernel
+// can also read B as a convolution's column matrix straight from the image (implicit-columns.ts).
 //
 // What lavapipe (Mesa 25.0, LLVM JIT, 8-wide AVX2 lanes) does with a compute shader, measured in
 // bench/notes/matmul-lavapipe.md: every storage-buffer load is scalarised per lane with a bounds check
@@ -17,6 +18,8 @@
 // loop mask each iteration. A matmul there is bound by the number of loads per multiply-add, so the
 // cpu-simd kernel keeps a TM x TN block of accumulators per invocation (TM + TN loads feed TM * TN
 // multiply-adds) and keeps the body free of workgroup memory, barriers and per-iteration edge tests.
+
+import { implicitColumnReader, type ImplicitColumns } from './implicit-columns.ts';
 
 export interface MatmulProblem {
   batch: number; // number of independent matrix products
@@ -37,6 +40,13 @@ export interface MatmulProblem {
    * Linear layer's weight gradient g^T x, whose A = g^T sums to the bias gradient in the same pass.
    */
   rowSums?: boolean;
+  /**
+   * cpu-simd only: B is a convolution's column matrix, read from the image bound as B
+   * (implicit-columns.ts) instead of from an unfolded copy: 'positions' (B = cols, A shared by the
+   * batch: a conv's forward) or 'taps' (B = cols^T, the weight gradient). B's batch stride is the
+   * image's size; transB is false.
+   */
+  implicitB?: ImplicitColumns;
 }
 
 export interface KernelLaunch {
@@ -105,7 +115,10 @@ export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLau
   }
   const tileM = v.kind === 'gpu' ? v.threads * v.TM : v.TM;
   const tileN = v.kind === 'gpu' ? v.threads * v.TN : v.lanes * v.TN;
-  const batchColumns = v.kind === 'cpu-simd' && !p.rowSums && foldsBatchIntoColumns(p, tileN);
+  if (p.implicitB && (v.kind !== 'cpu-simd' || p.transB || (p.implicitB.mode === 'positions' && p.batchStrideA !== 0)))
+    throw new Error('matmul: implicit columns need a cpu-simd variant and B as [K, N] (and for positions one A shared by the batch)');
+  // the 'positions' reader finds each column's image through the batch-as-columns layout
+  const batchColumns = v.kind === 'cpu-simd' && !p.rowSums && (p.implicitB?.mode === 'positions' || (!p.implicitB && foldsBatchIntoColumns(p, tileN)));
   const vec4Stores = v.kind === 'cpu-simd' && storesVec4(p, v);
   const tilesX = Math.ceil(((batchColumns ? p.batch : 1) * p.N) / tileN);
   const tilesY = Math.ceil(p.M / tileM);
@@ -119,7 +132,7 @@ export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLau
   if (gridZ > MAX_WORKGROUPS_PER_DIM) throw new Error('matmul: batch x rows too large for one dispatch');
   return {
     name: variantName(v) + (batchColumns ? '_batch_columns' : '') + (vec4Stores ? '_vec4_stores' : '') + (p.rowSums ? '_row_sums' : ''),
-    source: matmulSource(v, { transA: p.transA, transB: p.transB, bias: p.bias, batchColumns, vec4Stores, rowSums: !!p.rowSums }),
+    source: matmulSource(v, { transA: p.transA, transB: p.transB, bias: p.bias, batchColumns, vec4Stores, rowSums: !!p.rowSums, implicitB: p.implicitB }),
     entryPoint: 'main',
     workgroups: [tilesX, gridY, gridZ],
     uniforms: packUniforms(p, tilesY, folded),
@@ -162,6 +175,8 @@ interface SourceLayout {
   vec4Stores: boolean;
   /** Also write the row sums of A (MatmulProblem.rowSums). */
   rowSums: boolean;
+  /** cpu-simd only: B read as a convolution's columns (MatmulProblem.implicitB). */
+  implicitB?: ImplicitColumns;
 }
 
 function matmulSource(v: MatmulVariant, s: SourceLayout): string {
@@ -291,7 +306,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 // ---------------------------------------------------------------------------------------------
 // cpu-simd: register-blocked, one SIMD vector of invocations per workgroup
 
-function cpuSimdSource(v: CpuSimdVariant, { transA, transB, bias, batchColumns, vec4Stores, rowSums }: SourceLayout): string {
+function cpuSimdSource(v: CpuSimdVariant, { transA, transB, bias, batchColumns, vec4Stores, rowSums, implicitB }: SourceLayout): string {
   const { lanes, TM, TN } = v;
   // column j of a lane's block, counted from its first (n0): `lanes` apart, or in runs of 4 adjacent ones 4 * lanes apart
   const dn = (j: number) => (vec4Stores ? Math.floor(j / 4) * 4 * lanes + (j % 4) : j * lanes);
@@ -304,13 +319,18 @@ function cpuSimdSource(v: CpuSimdVariant, { transA, transB, bias, batchColumns, 
     batchColumns
       ? { inRange: `n0 + ${dn(j)}u < u.batch * u.N`, at: (row) => `(item${j} * u.M + ${row}) * u.N + col${j}`, n: `col${j}` }
       : plainColumn(`n0 + ${dn(j)}u`);
+  // B(k, column j): loaded through a running index, or computed from the image (implicit columns)
+  const reader = implicitB ? implicitColumnReader(implicitB) : undefined;
   const bStart = (j: number) =>
     batchColumns
       ? `  let item${j} = min(n0 + ${dn(j)}u, u.batch * u.N - 1u) / u.N;
   let col${j} = min(n0 + ${dn(j)}u, u.batch * u.N - 1u) % u.N;
-  var b${j} = item${j} * u.batchStrideB + col${j};`
-      : `  var b${j} = baseB + ${L.bAtK0(`min(n0 + ${dn(j)}u, u.N - 1u)`)};`;
-  return `${v.shuffleA ? 'enable subgroups;\n' : ''}// ${variantName(v)}: C = A x B, ${L.describe}, C is [M, N]; batch folded into workgroups y/z${
+${reader ? reader.setup(j, `col${j}`) : `  var b${j} = item${j} * u.batchStrideB + col${j};`}`
+      : reader
+        ? reader.setup(j, `min(n0 + ${dn(j)}u, u.N - 1u)`)
+        : `  var b${j} = baseB + ${L.bAtK0(`min(n0 + ${dn(j)}u, u.N - 1u)`)};`;
+  const loadB = (j: number, k: string) => (reader ? `    ${reader.load(j, k)}` : `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`);
+  return `${v.shuffleA ? 'enable subgroups;\n' : ''}// ${variantName(v)}: C = A x B, ${reader ? reader.describe : L.describe}, C is [M, N]; batch folded into workgroups y/z${
     batchColumns ? `,
 // except that here A is one matrix for the whole batch and the batch is read as more columns: one
 // [M, batch * N] product whose column c is column c % N of item c / N (of B and of C)` : ''
@@ -335,6 +355,7 @@ function cpuSimdSource(v: CpuSimdVariant, { transA, transB, bias, batchColumns, 
       : ''
   }
 ${header(bias, vec4Stores, rowSums)}
+${reader ? reader.declarations : ''}
 
 @compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
@@ -347,10 +368,10 @@ ${rows.map((i) => `  var a${i} = baseA + ${L.aAtK0(`min(m0 + ${i}u, u.M - 1u)`)}
 ${cols.map(bStart).join('\n')}
 ${rows.map((i) => `  var ${cols.map((j) => `${acc(i, j)} = 0.0`).join('; var ')};`).join('\n')}
 ${rowSums ? rowSumDeclarations(TM) : ''}
-${v.shuffleA ? shuffledSteps(v, L, rowSums) : ''}
+${v.shuffleA ? shuffledSteps(v, L, rowSums, loadB) : ''}
   for (var k = ${v.shuffleA ? 'kShuffled' : '0u'}; k < u.K; k++) {
 ${rows.map((i) => `    let x${i} = A[a${i}]; a${i} += ${L.aStepK};`).join('\n')}
-${cols.map((j) => `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`).join('\n')}
+${cols.map((j) => loadB(j, 'k')).join('\n')}
 ${multiplyAdds(v, '    ', rowSums)}
   }
 ${rowSums ? rowSumStores(TM, (i) => `m0 + ${i}u`, 'wid.x == 0u && lid == 0u') : ''}
@@ -367,7 +388,7 @@ function multiplyAdds(v: { TM: number; TN: number }, indent = '    ', rowSums = 
 }
 
 /** The shuffleA main loop: whole blocks of `lanes` steps of k; leaves `kShuffled`, where the plain loop goes on. */
-function shuffledSteps(v: CpuSimdVariant, L: ReturnType<typeof layout>, rowSums: boolean): string {
+function shuffledSteps(v: CpuSimdVariant, L: ReturnType<typeof layout>, rowSums: boolean, loadB: (j: number, k: string) => string): string {
   const { lanes, TM, TN } = v;
   return `  let kShuffled = u.K / ${lanes}u * ${lanes}u;
   let sidA = sid * ${L.aStepK};
@@ -375,7 +396,7 @@ function shuffledSteps(v: CpuSimdVariant, L: ReturnType<typeof layout>, rowSums:
 ${range(TM).map((i) => `    let own${i} = A[a${i} + sidA]; a${i} += ${lanes}u * ${L.aStepK};`).join('\n')}
     for (var kk = 0u; kk < ${lanes}u; kk++) {
 ${range(TM).map((i) => `    let x${i} = subgroupShuffle(own${i}, kk);`).join('\n')}
-${range(TN).map((j) => `    let y${j} = B[b${j}]; b${j} += ${L.bStepK};`).join('\n')}
+${range(TN).map((j) => loadB(j, 'k0 + kk')).join('\n')}
 ${multiplyAdds(v, '    ', rowSums)}
     }
   }`;

@@ -4,6 +4,9 @@
  *   conv2d(x, W)          = W · unfold(x)        (im2col, then one matmul batched over N)
  *   convTranspose2d(x, W) = fold(W^T · x)        (col2im gathers each pixel's taps)
  *
+ * On CPU-backed adapters conv2d (groups 1) skips the im2col pass: the matmul kernel reads unfold(x)
+ * straight from x, forward and for the weight gradient (`implicitProduct`).
+ *
  * Each is the other's input gradient, and both weight gradients are the same batched product
  * g · unfold(image)^T summed over N (`conv2dWeightGrad`; conv2d's reuses the forward's unfolded
  * input where it is small enough to keep, and where the bias learns those columns end in a row of
@@ -13,10 +16,11 @@
  * plain matmuls.
  */
 import { isGradEnabled, needsGrad, noGrad, record } from '../../autograd/node.ts';
-import { runtime } from '../../kernels/runtime.ts';
+import { dispatch, kernelSubgroupSize, kernelTarget, runtime } from '../../kernels/runtime.ts';
+import { planMatmul } from '../../kernels/wgsl/matmul.ts';
 import { shapeStr, type Shape } from '../shape.ts';
-import { tidy, type Tensor } from '../tensor.ts';
-import { add } from './elementwise.ts';
+import { emptyTensor, tidy, type Tensor } from '../tensor.ts';
+import { add, asPlainArray } from './elementwise.ts';
 import { matmul, matmulAddBias } from './matmul.ts';
 import { sum } from './reduce.ts';
 import { cat, reshape, slice, transpose } from './views.ts';
@@ -78,13 +82,15 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
   const Cout = weight.shape[0]!;
   const K = (win.C / groups) * win.kh * win.kw;
   const L = win.OH * win.OW;
-  const saveCols = isGradEnabled() && weight.requiresGrad && !isPlainReshape(win) && N * K * groups * L * 4 <= SAVED_COLS_MAX_BYTES;
+  const implicit = implicitColumns(N, win, groups);
+  const saveCols = !implicit && isGradEnabled() && weight.requiresGrad && !isPlainReshape(win) && N * K * groups * L * 4 <= SAVED_COLS_MAX_BYTES;
   // A learnt bias makes the saved columns end in a row of ones per batch item, so the weight
   // gradient's product also yields the bias gradient (weightAndBiasGrads) instead of a separate
   // reduction of g over the batch and the positions (LeNet-5's conv1: ~1 ms of a step on lavapipe).
   const onesRow = saveCols && groups === 1 && !!bias?.requiresGrad;
   const [out, cols] = noGrad(() =>
     tidy(() => {
+      if (implicit) return [reshape(implicitProduct('positions', reshape(weight, [Cout, K]), x, win, { bias }), [N, Cout, win.OH, win.OW]), null] as const;
       const cols = onesRow ? im2colKernel(x, win, true) : unfoldCore(x, win);
       const taps = onesRow ? slice(cols, 1, { start: 0, end: K }) : cols; // read in place, not copied
       const y =
@@ -100,7 +106,12 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
     const dx = needsGrad(x) ? convTranspose2dCore(g, weight, win, groups) : null;
     // the saved columns carry no graph: where the weight gradient is itself differentiated wrt the image, unfold again
     const savedUsable = cols !== null && !(isGradEnabled() && x.requiresGrad);
-    if (onesRow && savedUsable && needsGrad(weight)) return [dx, ...weightAndBiasGrads(g, cols, weight.shape, needsGrad(bias!))];
+    const withBias = !!bias && needsGrad(bias);
+    // implicit columns: the products for dW (and the bias gradient, from a ones column) read x directly; a recorded backward unfolds
+    if (implicit && needsGrad(weight) && !isGradEnabled())
+      return [dx, ...splitWeightAndBias(implicitProduct('taps', reshape(g, [N, Cout, L]), x, win, { onesRow: withBias }), weight.shape, withBias)];
+    if (onesRow && savedUsable && needsGrad(weight))
+      return [dx, ...splitWeightAndBias(matmul(reshape(g, [N, Cout, L]), transpose(cols, -1, -2)), weight.shape, withBias)];
     return [
       dx,
       needsGrad(weight) ? conv2dWeightGrad(x, g, weight.shape, win, groups, savedUsable && !onesRow ? cols : null) : null,
@@ -110,18 +121,57 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
 }
 
 /**
- * conv2d's weight and bias gradients (groups 1) from forward columns [N, K + 1, L] that end in a row
- * of ones: one batched product g[n] · cols[n]^T = [N, Cout, K + 1], whose first K columns summed over
- * the batch are dW and whose last one is the bias gradient (each output's g summed over positions).
+ * conv2d's weight and bias gradients (groups 1) from the batched products g[n] · cols[n]^T
+ * [N, Cout, K (+ 1)], where cols ends in a row of ones when the bias learns: the first K columns
+ * summed over the batch are dW, the last one the bias gradient (each output's g summed over positions).
  */
-function weightAndBiasGrads(gradOut: Tensor, cols: Tensor, weightShape: Shape, withBias: boolean): [Tensor, Tensor | null] {
-  const [N, Cout] = gradOut.shape as [number, number];
-  const K = cols.shape[1]! - 1;
-  const both = matmul(reshape(gradOut, [N, Cout, cols.shape[2]!]), transpose(cols, -1, -2));
+function splitWeightAndBias(products: Tensor, weightShape: Shape, withBias: boolean): [Tensor, Tensor | null] {
+  const [, Cout, width] = products.shape as [number, number, number];
+  const K = withBias ? width - 1 : width;
   // summing over the batch also makes each part contiguous, as the optimiser reads it
-  const dW = sum(slice(both, 2, { start: 0, end: K }), { dim: 0 });
-  const dB = withBias ? reshape(sum(slice(both, 2, { start: K, end: K + 1 }), { dim: 0 }), [Cout]) : null;
+  const dW = sum(withBias ? slice(products, 2, { start: 0, end: K }) : products, { dim: 0 });
+  const dB = withBias ? reshape(sum(slice(products, 2, { start: K, end: K + 1 }), { dim: 0 }), [Cout]) : null;
   return [reshape(dW, weightShape), dB];
+}
+
+/**
+ * On CPU-backed adapters a conv (groups 1) reads its column matrix straight from the image inside
+ * the matmul kernel (src/kernels/wgsl/implicit-columns.ts) instead of unfolding it first: on
+ * lavapipe LeNet-5's convolutions went from 2.6 to 1.45 ms each forward, and the weight gradient
+ * needs nothing kept but the image. Elsewhere, and in backward passes that are themselves recorded
+ * (createGraph), the column matrix is unfolded (im2col) and multiplied.
+ */
+const implicitColumns = (batch: number, win: Window2d, groups: number) =>
+  kernelTarget() === 'cpu-simd' && groups === 1 && !isPlainReshape(win) && batch * win.OH * win.OW <= IMPLICIT_MAX_COLUMNS;
+/** The forward reads the batch's positions as one row of tiles, at most 65535 workgroups of 32 or more columns. */
+const IMPLICIT_MAX_COLUMNS = 65535 * 32;
+
+/**
+ * One matmul kernel over x's columns, read from x [N, C, H, W]: 'positions' gives a [Cout, K] @
+ * cols(x[n]) (+ bias per row) = [N, Cout, L]; 'taps' gives a[n] [Cout, L] @ cols(x[n])^T (+ a ones
+ * column) = [N, Cout, K (+ 1)]. Records nothing.
+ */
+function implicitProduct(mode: 'positions' | 'taps', a: Tensor, x: Tensor, win: Window2d, opts: { bias?: Tensor | null; onesRow?: boolean }): Tensor {
+  const N = x.shape[0]!;
+  const K = win.C * win.kh * win.kw;
+  const L = win.OH * win.OW;
+  const [M, cols, depth] = mode === 'positions' ? [a.shape[0]!, L, K] : [a.shape[1]!, K + (opts.onesRow ? 1 : 0), L];
+  const out = emptyTensor([N, M, cols]);
+  if (out.size === 0) return out;
+  const launch = planMatmul(
+    {
+      batch: N, M, N: cols, K: depth, transA: false, transB: false,
+      batchStrideA: mode === 'positions' ? 0 : M * L, batchStrideB: win.C * win.H * win.W,
+      bias: opts.bias ? 'row' : undefined,
+      implicitB: { mode, win, onesRow: !!opts.onesRow },
+    },
+    kernelTarget(),
+    kernelSubgroupSize(),
+  );
+  const operands = [a, x, ...(opts.bias ? [opts.bias] : [])].map(asPlainArray);
+  dispatch({ ...launch, buffers: [operands[0]!.t.storage.buffer, operands[1]!.t.storage.buffer, out.storage.buffer, ...operands.slice(2).map((o) => o.t.storage.buffer)] });
+  for (const o of operands) if (o.temporary) o.t.dispose();
+  return out;
 }
 
 /**
