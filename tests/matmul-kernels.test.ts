@@ -17,6 +17,7 @@ const variants: Array<{ label: string; variant: MatmulVariant; needsSubgroups?: 
   { label: 'lavapipe 8x8', variant: { kind: 'cpu-simd', lanes: 8, TM: 8, TN: 8, shuffleA: false } },
   { label: 'lavapipe 16x8, A shuffled', variant: { kind: 'cpu-simd', lanes: 8, TM: 16, TN: 8, shuffleA: true }, needsSubgroups: 8 },
   { label: 'lavapipe 8x4, A shuffled', variant: { kind: 'cpu-simd', lanes: 8, TM: 8, TN: 4, shuffleA: true }, needsSubgroups: 8 },
+  { label: 'lavapipe 6x8, A shuffled', variant: { kind: 'cpu-simd', lanes: 8, TM: 6, TN: 8, shuffleA: true }, needsSubgroups: 8 },
   { label: 'gpu tiled 64x64', variant: { kind: 'gpu', threads: 16, TM: 4, TN: 4, KT: 16 } },
 ];
 
@@ -171,8 +172,10 @@ describe('matmul kernel variants', () => {
   it('the adapter picks the shuffled kernel only where subgroups are 8 lanes wide, with smaller blocks for short sides', () => {
     const p: MatmulProblem = { batch: 1, M: 64, N: 64, K: 64, transA: false, transB: false, batchStrideA: 0, batchStrideB: 0 };
     expect(planMatmul(p, 'cpu-simd', 8).name).toBe('matmul_lavapipe_16x8_shuffle_vec4_stores');
-    expect(planMatmul({ ...p, M: 6, N: 25 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_8x4_shuffle');
-    expect(planMatmul({ ...p, M: 6, N: 784 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_8x8_shuffle_vec4_stores');
+    expect(planMatmul({ ...p, M: 6, N: 25 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_6x4_shuffle');
+    expect(planMatmul({ ...p, M: 6, N: 784 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_6x8_shuffle_vec4_stores');
+    expect(planMatmul({ ...p, M: 10, N: 784 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_12x8_shuffle_vec4_stores');
+    expect(planMatmul({ ...p, M: 1, N: 784 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_2x8_shuffle_vec4_stores');
     expect(planMatmul({ ...p, M: 150, N: 25 }, 'cpu-simd', 8).name).toBe('matmul_lavapipe_16x4_shuffle');
     expect(planMatmul(p, 'cpu-simd', 4).name).toBe('matmul_lavapipe_8x8_vec4_stores');
     expect(planMatmul(p, 'cpu-simd', undefined).name).toBe('matmul_lavapipe_8x8_vec4_stores');
