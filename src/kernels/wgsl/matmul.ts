@@ -135,7 +135,11 @@ export function planMatmulVariant(p: MatmulProblem, v: MatmulVariant): KernelLau
   const gridZ = Math.ceil(folded / gridY);
   if (gridZ > MAX_WORKGROUPS_PER_DIM) throw new Error('matmul: batch x rows too large for one dispatch');
   return {
-    name: variantName(v) + (batchColumns ? '_batch_columns' : '') + (vec4Stores ? '_vec4_stores' : '') + (p.rowSums ? '_row_sums' : ''),
+    name:
+      variantName(v) +
+      (p.implicitB ? `_implicit_${p.implicitB.mode}` : batchColumns ? '_batch_columns' : '') +
+      (vec4Stores ? '_vec4_stores' : '') +
+      (p.rowSums ? '_row_sums' : ''),
     source: matmulSource(v, { transA: p.transA, transB: p.transB, bias: p.bias, batchColumns, vec4Stores, rowSums: !!p.rowSums, implicitB: p.implicitB }),
     entryPoint: 'main',
     workgroups: [tilesX, gridY, gridZ],
