@@ -18,8 +18,9 @@ p.add_argument('--sched', default='cosine'); p.add_argument('--shift', type=int,
 p.add_argument('--ks', default='5,5,5'); p.add_argument('--seed', type=int, default=1)
 p.add_argument('--name', default=None); p.add_argument('--limit', type=int, default=0)
 p.add_argument('--width', type=int, default=1)  # every conv's width times this (the zoo's wide variant: 3)
+p.add_argument('--init', default=None)  # start from glassbox's initial weights (a safetensors file of the zoo's mixture-net)
 a = p.parse_args()
-name = a.name or f"{a.opt}_lr{a.lr}_bs{a.bs}_wd{a.wd}_{a.sched}_e{a.epochs}_sh{a.shift}_k{a.ks.replace(',','')}{'_w' + str(a.width) if a.width != 1 else ''}_s{a.seed}"
+name = a.name or f"{a.opt}_lr{a.lr}_bs{a.bs}_wd{a.wd}_{a.sched}_e{a.epochs}_sh{a.shift}_k{a.ks.replace(',','')}{'_w' + str(a.width) if a.width != 1 else ''}{'_init-' + os.path.basename(a.init).split('.')[0] if a.init else ''}_s{a.seed}"
 D = os.environ.get('MIXTURE_TORCH_DIR', 'runs/mixture-torch')
 def load(s, n):
     x = np.fromfile(f'{D}/{s}-images.u8', np.uint8).reshape(n, 1, 56, 56)
@@ -36,6 +37,16 @@ net = nn.Sequential(
     nn.Conv2d(10 * w, 20 * w, ks[1], padding=ks[1] // 2), nn.ReLU(), nn.MaxPool2d(2),
     nn.Conv2d(20 * w, 10 * w, ks[2], padding=ks[2] // 2), nn.ReLU(), nn.MaxPool2d(2),
     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(10 * w, 45))
+if a.init:
+    # safetensors: u64 header length, JSON header, then little-endian data; glassbox's names -> this Sequential's
+    raw = open(a.init, 'rb').read(); hl = int.from_bytes(raw[:8], 'little'); header = json.loads(raw[8:8 + hl]); data = raw[8 + hl:]
+    index = {'features.0': 0, 'features.3': 3, 'features.6': 6, 'fc': 11}
+    with torch.no_grad():
+        for key, info in header.items():
+            if key == '__metadata__': continue
+            layer, param = key.rsplit('.', 1); b0, b1 = info['data_offsets']
+            values = torch.from_numpy(np.frombuffer(data[b0:b1], dtype=np.float32).copy()).reshape(info['shape'])
+            getattr(net[index[layer]], param).copy_(values)
 net = net.to(memory_format=torch.channels_last)
 n = len(xtr); spe = n // a.bs; total = spe * a.epochs  # drop last, like glassbox
 if a.opt == 'adam': opt = torch.optim.Adam(net.parameters(), lr=a.lr, weight_decay=a.wd)
