@@ -19,8 +19,9 @@ p.add_argument('--ks', default='5,5,5'); p.add_argument('--seed', type=int, defa
 p.add_argument('--name', default=None); p.add_argument('--limit', type=int, default=0)
 p.add_argument('--width', type=int, default=1)  # every conv's width times this (the zoo's wide variant: 3)
 p.add_argument('--init', default=None)  # start from glassbox's initial weights (a safetensors file of the zoo's mixture-net)
+p.add_argument('--glassbox-order', action='store_true')  # glassbox's DataLoader order and shifts for --seed (src/train/data-loader.ts)
 a = p.parse_args()
-name = a.name or f"{a.opt}_lr{a.lr}_bs{a.bs}_wd{a.wd}_{a.sched}_e{a.epochs}_sh{a.shift}_k{a.ks.replace(',','')}{'_w' + str(a.width) if a.width != 1 else ''}{'_init-' + os.path.basename(a.init).split('.')[0] if a.init else ''}_s{a.seed}"
+name = a.name or f"{a.opt}_lr{a.lr}_bs{a.bs}_wd{a.wd}_{a.sched}_e{a.epochs}_sh{a.shift}_k{a.ks.replace(',','')}{'_w' + str(a.width) if a.width != 1 else ''}{'_init-' + os.path.basename(a.init).split('.')[0] if a.init else ''}{'_gborder' if a.glassbox_order else ''}_s{a.seed}"
 D = os.environ.get('MIXTURE_TORCH_DIR', 'runs/mixture-torch')
 def load(s, n):
     x = np.fromfile(f'{D}/{s}-images.u8', np.uint8).reshape(n, 1, 56, 56)
@@ -60,20 +61,38 @@ def evaluate():
     with torch.no_grad():
         for i in range(0, 5000, 500): c += (net(xva[i:i+500].contiguous(memory_format=torch.channels_last)).argmax(1) == yva[i:i+500]).sum().item()
     net.train(); return c / 5000
-def shift(xb, k):
+def mulberry32(seed):  # glassbox's seededRandom, bit for bit (JavaScript's int32 arithmetic)
+    a = seed & 0xffffffff
+    def imul(x, y): return (x * y) & 0xffffffff
+    def rand():
+        nonlocal a
+        a = (a + 0x6d2b79f5) & 0xffffffff
+        t = imul(a ^ (a >> 15), a | 1)
+        t = (t ^ ((t + imul(t ^ (t >> 7), t | 61)) & 0xffffffff)) & 0xffffffff
+        return ((t ^ (t >> 14)) & 0xffffffff) / 4294967296
+    return rand
+def glassbox_order(epoch):
+    idx = list(range(n)); rand = mulberry32(a.seed * 1000003 + epoch)
+    for i in range(n - 1, 0, -1):
+        j = int(rand() * (i + 1)); idx[i], idx[j] = idx[j], idx[i]
+    return torch.tensor(idx)
+def shift(xb, k, offsets=None):
     if k == 0: return xb
     P = F.pad(xb, (k, k, k, k), value=bg); out = torch.empty_like(xb)
-    o = torch.randint(0, 2 * k + 1, (len(xb), 2))
+    o = torch.randint(0, 2 * k + 1, (len(xb), 2)) if offsets is None else offsets
     for j in range(len(xb)):
         dy, dx = o[j].tolist(); out[j] = P[j, :, dy:dy + 56, dx:dx + 56]
     return out
 log = open(f'{D}/logs/{name}.log', 'w'); hist = []
 t0 = time.time(); step = 0
 for ep in range(a.epochs):
-    perm = torch.randperm(n); corr = 0; ls = 0.0; seen = 0
+    perm = glassbox_order(ep) if a.glassbox_order else torch.randperm(n); corr = 0; ls = 0.0; seen = 0
+    shift_rand = mulberry32(a.seed * 7919 + ep + 1)
     for b in range(spe):
         idx = perm[b * a.bs:(b + 1) * a.bs]
-        xb = shift(xtr[idx], a.shift); yb = ytr[idx]
+        # glassbox draws x then y per image; its decode reads pixel (y + dy - k, x + dx - k), as P[dy:, dx:] here
+        offsets = torch.tensor([[v[1], v[0]] for v in ([int(shift_rand() * (2 * a.shift + 1)), int(shift_rand() * (2 * a.shift + 1))] for _ in idx)]) if a.glassbox_order else None
+        xb = shift(xtr[idx], a.shift, offsets); yb = ytr[idx]
         out = net(xb.contiguous(memory_format=torch.channels_last)); loss = F.cross_entropy(out, yb)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         if sch and step < total - 1: sch.step()
@@ -82,7 +101,11 @@ for ep in range(a.epochs):
     va = evaluate(); hist.append(va)
     line = f'ep {ep+1} loss {ls/seen:.4f} train {corr/seen:.4f} val {va:.4f} lr {opt.param_groups[0]["lr"]:.2e} t {time.time()-t0:.0f}s'
     print(line, flush=True); log.write(line + '\n'); log.flush()
-res = dict(name=name, args=vars(a), final_val=hist[-1], best_val=max(hist), best_ep=int(np.argmax(hist)) + 1, train_acc=corr / seen, secs=round(time.time() - t0), hist=hist)
+# conv3's channels that never fire on the first 500 validation images (a dead ReLU unit stays dead)
+net.eval()
+with torch.no_grad(): fired = (net[:9](xva[:500].contiguous(memory_format=torch.channels_last)) > 0).float().mean((0, 2, 3))
+dead = int((fired == 0).sum())
+res = dict(name=name, args=vars(a), final_val=hist[-1], best_val=max(hist), best_ep=int(np.argmax(hist)) + 1, train_acc=corr / seen, secs=round(time.time() - t0), dead_conv3_channels=dead, hist=hist)
 log.write(json.dumps(res) + '\n')
 with open(f'{D}/results.jsonl', 'a') as f: f.write(json.dumps(res) + '\n')
 print('RESULT', json.dumps({k: v for k, v in res.items() if k != 'hist'}))
