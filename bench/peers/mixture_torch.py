@@ -5,6 +5,9 @@ runs/mixture-torch/; MIXTURE_TORCH_DIR overrides), then e.g.
 `/usr/bin/python3 bench/peers/mixture_torch.py --epochs 30 --shift 4 --seed 1`.
 Same model and PyTorch default init, last batch dropped, cosine stepped per batch, translation as
 glassbox's `--shift` (zero-filled in raw pixels). Appends each run to results.jsonl in that folder.
+To start from exactly glassbox's start: `node scripts/run-ts.mjs bench/peers/mixture-init.ts 2` writes the
+initial weights of `glassbox train ... --seed 2`; then `--init runs/mixture-torch/init-s2.safetensors
+--glassbox-order --seed 2` also takes glassbox's batch order and translations (its DataLoader, bit for bit).
 """
 import os, sys, json, time, math, argparse
 os.environ.setdefault('OMP_NUM_THREADS', '1')
