@@ -10,7 +10,7 @@
  * Each is the other's input gradient, and both weight gradients are the same batched product
  * g · unfold(image)^T summed over N (`conv2dWeightGrad`; conv2d's reuses the forward's unfolded
  * input where it is small enough to keep, and where the bias learns those columns end in a row of
- * ones, so the same product yields the bias gradient: `weightAndBiasGrads`). Backward closures use only
+ * ones, so the same product yields the bias gradient: `splitWeightAndBias`). Backward closures use only
  * differentiable ops (conv2d, convTranspose2d, unfold, matmul, sum), so grad-of-grad works.
  * A 1x1 / stride 1 / no-padding window makes unfold and fold plain reshapes, so 1x1 convs are
  * plain matmuls.
@@ -85,7 +85,7 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
   const implicit = implicitColumns(N, win, groups);
   const saveCols = !implicit && isGradEnabled() && weight.requiresGrad && !isPlainReshape(win) && N * K * groups * L * 4 <= SAVED_COLS_MAX_BYTES;
   // A learnt bias makes the saved columns end in a row of ones per batch item, so the weight
-  // gradient's product also yields the bias gradient (weightAndBiasGrads) instead of a separate
+  // gradient's product also yields the bias gradient (splitWeightAndBias) instead of a separate
   // reduction of g over the batch and the positions (LeNet-5's conv1: ~1 ms of a step on lavapipe).
   const onesRow = saveCols && groups === 1 && !!bias?.requiresGrad;
   const [out, cols] = noGrad(() =>
