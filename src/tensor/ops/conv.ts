@@ -175,10 +175,11 @@ function implicitProduct(mode: 'positions' | 'taps', a: Tensor, x: Tensor, win: 
 }
 
 /**
- * The forward's unfolded input is kept for the weight gradient when it is at most this big, instead
- * of unfolding the input again in backward (LeNet-5's two convolutions: 1.9 of a 29 ms training step
- * on lavapipe). Bigger ones are unfolded again, so a forward pass holds at most this much per layer
- * beyond what PyTorch would.
+ * Where the columns are unfolded (GPU adapters; grouped convs), the forward's are kept for the
+ * weight gradient when at most this big, instead of unfolding the input again in backward (measured
+ * on lavapipe before it read columns implicitly: LeNet-5's two convolutions, 1.9 of a 29 ms training
+ * step). Bigger ones are unfolded again, so a forward pass holds at most this much per layer beyond
+ * what PyTorch would.
  */
 const SAVED_COLS_MAX_BYTES = 64 * 2 ** 20;
 
