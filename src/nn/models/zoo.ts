@@ -38,7 +38,9 @@ export interface ZooEntry {
   recipe: Recipe;
 }
 
-const MIXTURE_RECIPE: Recipe = { optimizer: 'adam', lr: 3e-3, epochs: 30, batchSize: 64, schedule: 'cosine', shift: 4 };
+// One-cycle's warm-up keeps conv3's ten units alive; with cosine from the start several die while the
+// net leaves its ln 45 plateau, and the result swings with the seed and even the rounding (bench/RESULTS.md).
+const MIXTURE_RECIPE: Recipe = { optimizer: 'adam', lr: 3e-3, epochs: 20, batchSize: 32, schedule: 'onecycle', shift: 4 };
 
 export const MODEL_ZOO: Record<string, ZooEntry> = {
   'softmax-regression': {
@@ -72,7 +74,7 @@ export const MODEL_ZOO: Record<string, ZooEntry> = {
   'mixture-net': {
     description: 'mixture-of-MNIST net: conv 10, conv 20, conv 10 (5x5, each followed by 2x2 max pooling), global average pooling, linear',
     build: (s) => new MixtureNet({ classes: s.classes }),
-    // measured: 84.0% validation accuracy in 30 epochs (bench/RESULTS.md); the variants share it untested
+    // measured: 93.42% validation accuracy in 20 epochs (seed 2) (bench/RESULTS.md); the variants share it untested
     recipe: MIXTURE_RECIPE,
   },
   'mixture-net-dropout': {
