@@ -142,13 +142,18 @@ describe('conv2d on a CPU adapter reads its columns from the image (implicit im2
     return names;
   };
   // stride, dilation, non-square kernels and images, 'same' padding of an even kernel, a batch of one, a strided input
-  const cases: Array<{ x: [number, number, number, number]; w: [number, number, number, number]; opts: gb.Conv2dOptions; view?: boolean }> = [
+  const cases: Array<{ x: [number, number, number, number]; w: [number, number, number, number]; opts: gb.Conv2dOptions; view?: boolean; noSubgroups?: boolean }> = [
     { x: [2, 3, 9, 7], w: [4, 3, 3, 3], opts: { stride: 2, padding: 1 } },
+    { x: [2, 3, 9, 7], w: [4, 3, 3, 3], opts: { stride: 2, padding: 1 }, noSubgroups: true },
     { x: [1, 2, 10, 11], w: [5, 2, 2, 3], opts: { padding: 'same', dilation: [2, 1] } },
     { x: [3, 4, 8, 8], w: [6, 4, 5, 5], opts: { padding: 2 }, view: true },
   ];
   for (const c of cases) {
-    it.skipIf(runtime().target !== 'cpu-simd')(`x ${c.x.join('x')}, w ${c.w.join('x')}, ${JSON.stringify(c.opts)}${c.view ? ', x a strided view' : ''}: no im2col kernel, the values and gradients of the unfolded path`, async () => {
+    it.skipIf(runtime().target !== 'cpu-simd')(`x ${c.x.join('x')}, w ${c.w.join('x')}, ${JSON.stringify(c.opts)}${c.view ? ', x a strided view' : ''}${c.noSubgroups ? ', kernels without subgroups' : ''}: no im2col kernel, the values and gradients of the unfolded path`, async () => {
+      if (c.noSubgroups) {
+        gb.setSubgroupsEnabled(false);
+        onTestFinished(() => gb.setSubgroupsEnabled(true));
+      }
       const run = () => {
         const base = gb.tensor(randomArray(c.x.reduce((a, b) => a * b, 1) * (c.view ? 2 : 1), 31, 1), c.view ? [c.x[0], c.x[1], c.x[2], c.x[3] * 2] : c.x, { requiresGrad: true });
         const x = c.view ? gb.slice(base, 3, { start: 0, end: c.x[3] * 2, step: 2 }) : base;
