@@ -161,13 +161,15 @@ for (const n of sizes) {
   rows.push(await runRow({ name: 'sum 10M', unit: 'GB/s', work: 4 * n }, peers, timing(), stats));
 }
 
+/** Untimed repetitions of the dispatch row (a few thousand calls before V8 optimises an op's path). */
+const DISPATCH_WARMUP_RUNS = 6;
 {
   const n = 1024;
   const x = randomData(n, 6);
   const stats: { dispatchesPerOp?: number } = {};
   const peers = [glassboxPeer(() => [tensor(x), tensor(x)], ([p, q]) => add(p!, q!), stats), dawnDirectPeer(() => [tensor(x), tensor(x)], ([p, q]) => add(p!, q!))];
   if (tfjs) peers.push(tfjs.tinyAdds(x));
-  rows.push(await runRow({ name: 'dispatch (add 1K)', unit: 'us/op' }, peers, timing({ repeat: quick ? 500 : 2000 }), stats));
+  rows.push(await runRow({ name: 'dispatch (add 1K)', unit: 'us/op' }, peers, timing({ repeat: quick ? 500 : 2000, warmupRuns: DISPATCH_WARMUP_RUNS }), stats));
 }
 
 {
@@ -221,9 +223,17 @@ const floorLine =
   direct && ours && !direct.error && !ours.error
     ? `Dawn alone (the same add kernel recorded straight into Dawn: one bind group, 64 dispatches per pass and submit, no glassbox op): ${fmt(direct.seconds * 1e6)} us/dispatch, so glassbox's op adds ${fmt((ours.seconds - direct.seconds) * 1e6)} us on top.`
     : undefined;
+// the same row's first untimed repetition, before V8 has optimised the op path (timing.ts, warmupRuns)
+const coldLine = dispatchRow
+  ? `The dispatch row is timed after ${fmt((dispatchRow.peers[0]?.repeat ?? 0) * DISPATCH_WARMUP_RUNS)} untimed ops per peer; its first ${fmt(dispatchRow.peers[0]?.repeat ?? 0)} ops, before V8 optimises the JavaScript that records them, took ${dispatchRow.peers
+      .filter((p) => p.firstRunSeconds !== undefined)
+      .map((p) => `${fmt(p.firstRunSeconds! * 1e6)} us/op (${p.name})`)
+      .join(', ')}.`
+  : undefined;
 
 console.log(`\n${textTable(head, table)}`);
 if (floorLine) console.log(floorLine);
+if (coldLine) console.log(coldLine);
 for (const e of errors) console.log(`error: ${e}`);
 console.log(`(${totalSeconds.toFixed(0)} s; x = glassbox speed over the peer's, above 1 = glassbox faster)`);
 
@@ -235,6 +245,7 @@ if (!flag('no-write')) {
     '',
     markdownTable(head, table),
     ...(floorLine ? ['', floorLine] : []),
+    ...(coldLine ? ['', coldLine] : []),
     ...(errors.length ? ['', ...errors.map((e) => `- error: ${e}`)] : []),
   ].join('\n');
   writeSection(RESULTS_MD, 'engine', md);

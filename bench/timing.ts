@@ -26,6 +26,12 @@ export interface TimingOptions {
   budgetSeconds: number;
   /** Use this many ops per repetition instead of choosing from a timed run. */
   repeat?: number;
+  /**
+   * Untimed repetitions at the chosen size before timing (default 1, which fills the buffer
+   * pools). Rows of tiny ops need more: V8 optimises an op's JavaScript path only after a few
+   * thousand calls, and a training run makes that many in its first seconds.
+   */
+  warmupRuns?: number;
 }
 
 export interface PeerTiming {
@@ -36,6 +42,8 @@ export interface PeerTiming {
   /** Seconds per op of each repetition. */
   samples: number[];
   warmupSeconds: number;
+  /** Seconds per op of the first untimed repetition at the chosen size (before V8 has optimised a tiny op's path). */
+  firstRunSeconds?: number;
   output?: Float32Array;
   error?: string;
 }
@@ -60,9 +68,15 @@ async function choose(peer: Peer, o: TimingOptions): Promise<{ timing: PeerTimin
     repeat = Math.max(1, Math.min(o.maxRepeat, Math.round(o.targetSeconds / single)));
     estimate = single * repeat;
   }
-  // one untimed repetition at the chosen size, so buffer pools hold `repeat` outputs before timing
-  if (repeat > 1) estimate = await peer.run(repeat);
-  return { timing: { name: peer.name, seconds: NaN, repeat, samples: [], warmupSeconds: w.seconds, output: w.output }, estimate };
+  // untimed repetitions at the chosen size, so buffer pools hold `repeat` outputs before timing
+  let firstRunSeconds: number | undefined;
+  if (repeat > 1) {
+    for (let i = 0; i < (o.warmupRuns ?? 1); i++) {
+      estimate = await peer.run(repeat);
+      firstRunSeconds ??= estimate / repeat;
+    }
+  }
+  return { timing: { name: peer.name, seconds: NaN, repeat, samples: [], warmupSeconds: w.seconds, firstRunSeconds, output: w.output }, estimate };
 }
 
 /** Warms up every peer, then alternates their timed repetitions; a peer that throws is reported and dropped. */

@@ -8,7 +8,7 @@ import { dispatch } from '../../kernels/runtime.ts';
 import { wgslType } from '../../kernels/wgsl/common.ts';
 import { coalesce, elementwiseLaunch, type TensorOperand } from '../../kernels/wgsl/elementwise.ts';
 import { needsGrad, record } from '../../autograd/node.ts';
-import { broadcastShapes, contiguousStrides, numel, shapeStr } from '../shape.ts';
+import { broadcastShapes, contiguousStrides, numel, sameShape, shapeStr } from '../shape.ts';
 import { emptyTensor, Tensor, type DType } from '../tensor.ts';
 import { sumTo } from './reduce.ts';
 import { checkFinite } from '../../autograd/anomaly.ts';
@@ -37,15 +37,48 @@ export function elementwiseKernel(name: string, expr: string, inputs: readonly T
   // Expressions may also use the flat output index `i` (u32) and the functions in src/kernels/wgsl/math.ts.
   const tensors = inputs.filter((x): x is Tensor => x instanceof Tensor);
   const into = opts.into;
-  const shape = broadcastShapes(name, ...(into ? [into.shape] : []), ...tensors.map((t) => t.shape));
-  const allInt = tensors.length > 0 && tensors.every((t) => t.dtype === 'int32');
-  const computeInt = allInt && opts.intOk === true;
+  const computeInt = opts.intOk === true && tensors.length > 0 && tensors.every((t) => t.dtype === 'int32');
   const outDtype: DType = opts.out ?? (computeInt ? 'int32' : 'float32');
-  if (into && (into.shape.length !== shape.length || into.shape.some((d, i) => d !== shape[i])))
-    throw new Error(`glassbox.${name}: cannot write a result of shape ${shapeStr(shape)} into a view of shape ${shapeStr(into.shape)}`);
-  const out = into ?? emptyTensor(shape, outDtype);
-  if (numel(shape) === 0) return out;
+  const layout = !into && sameShapeContiguous(tensors) ? flatLayout(tensors) : broadcastLayout(name, tensors, into);
+  const out = into ?? emptyTensor(layout.shape, outDtype);
+  if (numel(layout.shape) === 0) return out;
 
+  const scalars: number[] = [];
+  for (const x of inputs) if (!(x instanceof Tensor)) scalars.push(x);
+  for (const p of params) scalars.push(p);
+  const body = substitute(expr, inputs, computeInt);
+  const { operands, outView } = layout;
+  const launch = elementwiseLaunch({ name, expr: body, operands, scalars, out: out.dtype, shape: layout.launchShape, outView, random: opts.random });
+  const buffers = tensors.map((t) => t.storage.buffer);
+  buffers.push(out.storage.buffer);
+  dispatch({ ...launch, buffers });
+  checkFinite(out, name);
+  return out;
+}
+
+/** The output's shape, and how the kernel walks it: the fewest dimensions (coalesced) and each operand's strides over them. */
+interface Layout {
+  shape: readonly number[];
+  launchShape: number[];
+  operands: TensorOperand[];
+  outView?: { offset: number; strides: number[] };
+}
+
+function sameShapeContiguous(tensors: readonly Tensor[]): boolean {
+  const first = tensors[0];
+  return first !== undefined && tensors.every((t) => sameShape(t.shape, first.shape) && t.isContiguous);
+}
+
+/** Inputs of one shape, all contiguous, into a new tensor (most ops of a training step): one flat dimension, nothing to broadcast. */
+function flatLayout(tensors: readonly Tensor[]): Layout {
+  const shape = tensors[0]!.shape;
+  const operands = tensors.map((t) => ({ dtype: t.dtype, offset: t.offset, strides: [1], contiguous: true }));
+  return { shape, launchShape: [numel(shape)], operands };
+}
+
+function broadcastLayout(name: string, tensors: readonly Tensor[], into: Tensor | undefined): Layout {
+  const shape = broadcastShapes(name, ...(into ? [into.shape] : []), ...tensors.map((t) => t.shape));
+  if (into && !sameShape(into.shape, shape)) throw new Error(`glassbox.${name}: cannot write a result of shape ${shapeStr(shape)} into a view of shape ${shapeStr(into.shape)}`);
   const strideSets = [into ? [...into.strides] : contiguousStrides(shape), ...tensors.map((t) => broadcastStrides(t, shape))];
   const merged = coalesce(shape, strideSets);
   const outStrides = merged.strides[0]!;
@@ -54,16 +87,8 @@ export function elementwiseKernel(name: string, expr: string, inputs: readonly T
     const strides = merged.strides[k + 1]!;
     return { dtype: t.dtype, offset: t.offset, strides, contiguous: outContiguous && strides.every((s, d) => s === outStrides[d]) };
   });
-
-  const scalars: number[] = [];
-  for (const x of inputs) if (!(x instanceof Tensor)) scalars.push(x);
-  for (const p of params) scalars.push(p);
-  const body = substitute(expr, inputs, computeInt);
   const outView = outContiguous ? undefined : { offset: into!.offset, strides: outStrides };
-  const launch = elementwiseLaunch({ name, expr: body, operands, scalars, out: out.dtype, shape: merged.shape, outView, random: opts.random });
-  dispatch({ ...launch, buffers: [...tensors.map((t) => t.storage.buffer), out.storage.buffer] });
-  checkFinite(out, name);
-  return out;
+  return { shape, launchShape: merged.shape, operands, outView };
 }
 
 // Expressions with their placeholders filled in, by expression and operand kinds: the same op
@@ -191,7 +216,7 @@ export const relu = (x: Tensor): Tensor => unary('relu', x);
  * ReLU of a training step runs it). Linear in g, so its own gradient is the same mask; x only
  * selects, and its gradient is zero almost everywhere.
  */
-function reluBackward(g: Tensor, x: Tensor): Tensor {
+export function reluBackward(g: Tensor, x: Tensor): Tensor {
   const out = elementwiseKernel('relu_backward', 'select(0.0, {0}, {1} > 0.0)', [g, x]);
   return record('reluBackward', [g], out, (gg) => [reluBackward(gg, x)]);
 }
