@@ -127,6 +127,12 @@ def gen_conv():
     b.case("fold_2x12x9_to_4x5_k2x3_p1_s2", "fold", [b.randn(2, 12, 9)],
            lambda t: F.fold(t, (4, 5), (2, 3), padding=1, stride=2),
            {"outputSize": [4, 5], "kernelSize": [2, 3], "padding": 1, "stride": 2})
+
+    # maxPool2d(relu(x)) in one op (reluMaxPool2d); inputs mostly negative, so some windows have no positive value
+    pool("relumaxpool_2x3x6x6_k2", "reluMaxPool2d", b.distinct(2, 3, 6, 6) - 1.0,
+         lambda t: F.max_pool2d(F.relu(t), 2), {"kernelSize": 2}, second=True)
+    pool("relumaxpool_2x2x7x6_k3_s2_p1", "reluMaxPool2d", b.distinct(2, 2, 7, 6) - 1.0,
+         lambda t: F.max_pool2d(F.relu(t), 3, 2, 1), {"kernelSize": 3, "stride": 2, "padding": 1}, second=True)
     return b
 
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import * as gb from '../src/index.ts';
 import { runtime, setKernelTarget } from '../src/kernels/runtime.ts';
-import { expectClose } from './helpers.ts';
+import { expectClose, kernelsOf } from './helpers.ts';
 
 /** Deterministic values in [-scale, scale) (mulberry32). */
 function randomArray(n: number, seed: number, scale: number): Float32Array {
@@ -126,21 +126,6 @@ describe("conv2d's bias gradient from the weight-gradient product", () => {
 });
 
 describe('conv2d on a CPU adapter reads its columns from the image (implicit im2col)', () => {
-  const kernelsOf = (fn: () => void): string[] => {
-    const queue = runtime().queue;
-    const original = queue.dispatch.bind(queue);
-    const names: string[] = [];
-    queue.dispatch = (kernel, buffers, uniforms, workgroups) => {
-      names.push(kernel.name);
-      original(kernel, buffers, uniforms, workgroups);
-    };
-    try {
-      fn();
-    } finally {
-      queue.dispatch = original;
-    }
-    return names;
-  };
   // stride, dilation, non-square kernels and images, 'same' padding of an even kernel, a batch of one, a strided input
   const cases: Array<{ x: [number, number, number, number]; w: [number, number, number, number]; opts: gb.Conv2dOptions; view?: boolean; noSubgroups?: boolean }> = [
     { x: [2, 3, 9, 7], w: [4, 3, 3, 3], opts: { stride: 2, padding: 1 } },

@@ -1,5 +1,6 @@
-/** Shared test helpers: closeness with a tolerance that names the worst element. */
+/** Shared test helpers: closeness with a tolerance that names the worst element; the kernels a piece of code dispatches. */
 import { expect } from 'vitest';
+import { runtime } from '../src/kernels/runtime.ts';
 
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, opts: { atol: number; rtol: number; what: string }): void {
   expect(actual.length, `${opts.what}: length`).toBe(expected.length);
@@ -16,4 +17,21 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     }
   }
   if (worst >= 0) expect.fail(`${opts.what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (atol ${opts.atol}, rtol ${opts.rtol})`);
+}
+
+/** Names of the kernels `fn` dispatches, in order. */
+export function kernelsOf(fn: () => void): string[] {
+  const queue = runtime().queue;
+  const original = queue.dispatch.bind(queue);
+  const names: string[] = [];
+  queue.dispatch = (kernel, buffers, uniforms, workgroups) => {
+    names.push(kernel.name);
+    original(kernel, buffers, uniforms, workgroups);
+  };
+  try {
+    fn();
+  } finally {
+    queue.dispatch = original;
+  }
+  return names;
 }

@@ -82,6 +82,7 @@ const OPS: Record<string, (x: Tensor[], a: Attrs) => Result> = {
   conv2d: (x, a) => gb.conv2d(x[0]!, x[1]!, x[2], a),
   convTranspose2d: (x, a) => gb.convTranspose2d(x[0]!, x[1]!, x[2], a),
   maxPool2d: (x, a) => gb.maxPool2d(x[0]!, a as gb.MaxPool2dOptions),
+  reluMaxPool2d: (x, a) => gb.reluMaxPool2d(x[0]!, a as gb.MaxPool2dOptions),
   avgPool2d: (x, a) => gb.avgPool2d(x[0]!, a as gb.AvgPool2dOptions),
   adaptiveAvgPool2d: (x, a) => gb.adaptiveAvgPool2d(x[0]!, a.outputSize),
   interpolate: (x, a) => gb.interpolate(x[0]!, a),

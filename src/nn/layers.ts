@@ -2,6 +2,8 @@
 import { linear } from '../tensor/ops/matmul.ts';
 import { elu, gelu, leakyRelu, relu, sigmoid, softplus, tanh } from '../tensor/ops/elementwise.ts';
 import { flatten } from '../tensor/ops/views.ts';
+import { reluMaxPool2d } from '../tensor/ops/pool.ts';
+import { MaxPool2d } from './conv-layers.ts';
 import { softmax, logSoftmax } from '../tensor/ops/activation.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { defaultBias, defaultWeight } from './init.ts';
@@ -94,6 +96,11 @@ export class Flatten extends Module {
   }
 }
 
+/** A module that is exactly a `type` (not a subclass) with its class's forward: no hooks, nothing patched. */
+function runAsOne(m: Module, type: abstract new (...args: never[]) => Module): boolean {
+  return m.constructor === type && !Object.hasOwn(m, 'forward');
+}
+
 /** Runs its modules in order; they are named '0', '1', ... as in PyTorch. */
 export class Sequential extends Module {
   readonly layers: Module[];
@@ -104,9 +111,21 @@ export class Sequential extends Module {
   override namedChildren(): Array<[string, Module]> {
     return this.layers.map((m, i) => [String(i), m]);
   }
+  /**
+   * Runs the layers in turn, except that a ReLU followed by a MaxPool2d runs as one op,
+   * reluMaxPool2d (the same values and gradients, and one pass over the activations less each
+   * way), unless either module has hooks or its forward was replaced.
+   */
   forward(x: Tensor): Tensor {
     let h = x;
-    for (const layer of this.layers) h = layer.forward(h);
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i]!;
+      const next = this.layers[i + 1];
+      if (next instanceof MaxPool2d && runAsOne(layer, ReLU) && runAsOne(next, MaxPool2d)) {
+        h = reluMaxPool2d(h, next.opts);
+        i++;
+      } else h = layer.forward(h);
+    }
     return h;
   }
   get length(): number {

@@ -35,7 +35,8 @@ export interface Window2d {
   dw: number;
 }
 
-export type WindowForwardMode = 'im2col' | 'max' | 'avg';
+/** 'reluMax' is max pooling of relu(x) (see FORWARD_BODY). */
+export type WindowForwardMode = 'im2col' | 'max' | 'reluMax' | 'avg';
 export type WindowBackwardMode = 'col2im' | 'max' | 'avg';
 
 export interface WindowLaunchSpec {
@@ -99,6 +100,18 @@ function memoSource(kind: string, w: Window2d, includePad: boolean, generate: (c
   return source;
 }
 
+/** Max pooling: a tap becomes the window's best (and its argmax) where `takes` holds. */
+const maxPool = (takes: string) => ({
+  bindings: `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> indices: array<i32>;`,
+  init: 'var best = 0.0; var arg = -1;',
+  tap: `if (inside) {
+        let v = x[base + u32(ih) * p.xs2 + u32(iw) * p.xs3];
+        if (${takes}) { best = v; arg = ih * i32(W) + iw; }
+      }`,
+  finish: 'out[i] = best; indices[i] = arg;',
+});
+
 const FORWARD_BODY: Record<WindowForwardMode, { bindings: string; init: string; tap: string; finish: string }> = {
   im2col: {
     bindings: '@group(0) @binding(1) var<storage, read_write> cols: array<f32>;',
@@ -108,16 +121,11 @@ const FORWARD_BODY: Record<WindowForwardMode, { bindings: string; init: string; 
       cols[(row0 + ki * KW + kj) * L + oh * OW + ow] = v;`,
     finish: 'if (ONES_ROW && plane % C == 0u) { cols[((plane / C) * ROWS + ROWS - 1u) * L + oh * OW + ow] = 1.0; }',
   },
-  max: {
-    bindings: `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> indices: array<i32>;`,
-    init: 'var best = 0.0; var arg = -1;',
-    tap: `if (inside) {
-        let v = x[base + u32(ih) * p.xs2 + u32(iw) * p.xs3];
-        if (arg < 0 || v > best) { best = v; arg = ih * i32(W) + iw; }
-      }`,
-    finish: 'out[i] = best; indices[i] = arg;',
-  },
+  max: maxPool('arg < 0 || v > best'),
+  // relu and max commute: relu(x)'s max over a window is x's max floored at 0. Starting from 0, only
+  // positive taps are taken; where there is none the argmax stays -1, which the gradient kernels
+  // match to no pixel (relu's derivative is 0 there). See reluMaxPool2d in src/tensor/ops/pool.ts.
+  reluMax: maxPool('v > best'),
   avg: {
     bindings: '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
     init: 'var total = 0.0;',
@@ -127,9 +135,10 @@ const FORWARD_BODY: Record<WindowForwardMode, { bindings: string; init: string; 
 };
 
 /**
- * Forward: bindings x (read), then cols (im2col), out (+ indices for max), then the uniforms.
- * im2col's output is [N, C * kh * kw, OH * OW] (PyTorch's unfold layout); max and avg write
- * [N, C, OH, OW], max also the argmax as a flat index ih * W + iw into its input plane.
+ * Forward: bindings x (read), then cols (im2col), out (+ indices for max and reluMax), then the
+ * uniforms. im2col's output is [N, C * kh * kw, OH * OW] (PyTorch's unfold layout); the pools
+ * write [N, C, OH, OW], max and reluMax also the argmax as a flat index ih * W + iw into its input plane
+ * (reluMax: -1 where no tap is positive).
  */
 export function windowForwardLaunch(mode: WindowForwardMode, s: WindowLaunchSpec) {
   const w = s.win;
@@ -147,7 +156,7 @@ ${PARAMS}
 ${constants}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 ${body.bindings}
-@group(0) @binding(${mode === 'max' ? 3 : 2}) var<uniform> p: Params;
+@group(0) @binding(${mode === 'max' || mode === 'reluMax' ? 3 : 2}) var<uniform> p: Params;
 ${mode === 'avg' ? AVG_DIVISOR : ''}
 @compute @workgroup_size(64)
 fn main(${FLAT_INDEX_ARGS}) {

@@ -8,7 +8,7 @@ import { Conv2d, Dropout } from '../conv-layers.ts';
 import { Linear } from '../layers.ts';
 import { Module } from '../module.ts';
 import { relu } from '../../tensor/ops/elementwise.ts';
-import { maxPool2d } from '../../tensor/ops/pool.ts';
+import { reluMaxPool2d } from '../../tensor/ops/pool.ts';
 import { flatten } from '../../tensor/ops/views.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 
@@ -25,8 +25,8 @@ export class MnistCnn extends Module {
   }
   /** x: [N, 1, 28, 28] -> logits [N, classes]. */
   forward(x: Tensor): Tensor {
-    let h = relu(this.conv2.forward(relu(this.conv1.forward(x))));
-    h = this.dropout1.forward(maxPool2d(h, { kernelSize: 2 }));
+    // relu then 2x2 max pooling, in one op
+    let h = this.dropout1.forward(reluMaxPool2d(this.conv2.forward(relu(this.conv1.forward(x))), { kernelSize: 2 }));
     h = this.dropout2.forward(relu(this.fc1.forward(flatten(h, 1))));
     return this.fc2.forward(h);
   }

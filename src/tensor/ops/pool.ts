@@ -6,10 +6,11 @@
  * Adaptive average pooling is an average pool when the sizes divide, otherwise two products
  * with small averaging matrices.
  */
-import { record } from '../../autograd/node.ts';
+import { activeRuleFor, noGrad, record, type BackwardFn } from '../../autograd/node.ts';
 import { shapeStr } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { tensor } from './creation.ts';
+import { ge, maximum, mul, relu, reluBackward } from './elementwise.ts';
 import { gather } from './indexing.ts';
 import { matmul } from './matmul.ts';
 import { mean } from './reduce.ts';
@@ -61,12 +62,48 @@ export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
   return maxPool2dWithIndices(x, opts).values;
 }
 
-/** Sends each window's gradient to its argmax; linear in g, so its own gradient reads gg at the argmax. */
+/**
+ * maxPool2d(relu(x)) in one pass over x, without relu(x) in memory: relu and max commute, so each
+ * window's value is x's max floored at 0, and the gradient goes to x's argmax where that max is
+ * positive (relu's derivative there), else nowhere (the kernel's argmax is -1). The pair of modules
+ * ReLU, MaxPool2d in a Sequential runs as this op (Sequential.forward says when).
+ *
+ * Backward rules for 'relu' or 'maxPool2d' see the two ops: inside withBackwardRule at the
+ * forward, this runs them unfused; at a backward run inside one, the backward re-creates relu(x)
+ * and the pool and applies the rules in the order the unfused graph would.
+ */
+export function reluMaxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
+  if (activeRuleFor('relu') || activeRuleFor('maxPool2d')) return maxPool2d(relu(x), opts);
+  const win = poolWindow('reluMaxPool2d', x, opts);
+  const { values, indices } = poolKernel('reluMax', x, win);
+  return record('reluMaxPool2d', [x], values, (g) => [reluMaxPool2dBackward(g, x, indices!, win)], { indices });
+}
+
+function reluMaxPool2dBackward(g: Tensor, x: Tensor, indices: Tensor, win: Window2d): Tensor {
+  const reluRule = activeRuleFor('relu');
+  const poolRule = activeRuleFor('maxPool2d');
+  if (!reluRule && !poolRule) return maxPool2dBackward(g, indices, win);
+  // the unfused pair's nodes, as backward.ts would hand them to the rules
+  const activated = noGrad(() => relu(x));
+  const pooled = poolKernel('max', activated, win);
+  const poolBackward: BackwardFn = (gp) => [maxPool2dBackward(gp, pooled.indices!, win)];
+  const poolContext = { op: 'maxPool2d', inputs: [activated], output: pooled.values, gradOutput: g, defaultBackward: poolBackward, saved: { indices: pooled.indices } };
+  const gActivated = (poolRule ? poolRule(poolContext) : poolBackward(g))[0]!;
+  const reluBackwardFn: BackwardFn = (ga) => [reluBackward(ga, x)];
+  const reluContext = { op: 'relu', inputs: [x], output: activated, gradOutput: gActivated, defaultBackward: reluBackwardFn, saved: {} };
+  return (reluRule ? reluRule(reluContext) : reluBackwardFn(gActivated))[0]!;
+}
+
+/**
+ * Sends each window's gradient to its argmax, or nowhere where the argmax is -1 (reluMaxPool2d);
+ * linear in g, so its own gradient reads gg at the argmax (0 where there is none).
+ */
 function maxPool2dBackward(g: Tensor, indices: Tensor, win: Window2d): Tensor {
   const out = poolBackwardKernel('max', g, win, indices);
   return record('maxPool2dBackward', [g], out, (gg) => {
     const [N, C] = g.shape as [number, number];
-    const picked = gather(reshape(gg, [N, C, win.H * win.W]), 2, reshape(indices, [N, C, win.OH * win.OW]));
+    const argmax = reshape(indices, [N, C, win.OH * win.OW]);
+    const picked = mul(gather(reshape(gg, [N, C, win.H * win.W]), 2, maximum(argmax, 0)), ge(argmax, 0));
     return [reshape(picked, g.shape)];
   });
 }

@@ -68,12 +68,12 @@ export function col2imKernel(cols: Tensor, win: Window2d): Tensor {
   return out;
 }
 
-/** Max or average over each window: [N, C, H, W] -> [N, C, OH, OW] (+ argmax indices for max); records nothing. */
-export function poolKernel(mode: 'max' | 'avg', x: Tensor, win: Window2d, includePad = false): { values: Tensor; indices?: Tensor } {
+/** Max (of x or of relu(x)) or average over each window: [N, C, H, W] -> [N, C, OH, OW] (+ argmax indices for the max pools); records nothing. */
+export function poolKernel(mode: 'max' | 'reluMax' | 'avg', x: Tensor, win: Window2d, includePad = false): { values: Tensor; indices?: Tensor } {
   const N = x.shape[0]!;
   const shape = [N, win.C, win.OH, win.OW];
   const values = emptyTensor(shape);
-  const indices = mode === 'max' ? emptyTensor(shape, 'int32') : undefined;
+  const indices = mode === 'avg' ? undefined : emptyTensor(shape, 'int32');
   if (values.size === 0) return { values, indices };
   const launch = windowForwardLaunch(mode, { batch: N, win, includePad, xOffset: x.offset, xStrides: x.strides });
   dispatch({ ...launch, buffers: [x.storage.buffer, values.storage.buffer, ...(indices ? [indices.storage.buffer] : [])] });
