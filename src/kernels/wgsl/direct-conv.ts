@@ -1,0 +1,154 @@
+/**
+ * Direct convolution for CPU adapters whose subgroups are 8 lanes wide (lavapipe on AVX2): a
+ * stride-1 convolution computed from the image itself, without a column matrix, for conv2d's
+ * forward and its input gradient (conv.ts).
+ *
+ * Why: lavapipe scalarises every lane's load, so a kernel costs about its number of loads. The
+ * matmul over a conv's columns (implicit-columns.ts) loads each column entry once per block of
+ * output channels, and a conv with few output channels (LeNet-5's first layer: 6) gets only a few
+ * multiply-adds per load. Here a lane owns a strip of XS adjacent outputs of one row for a block of
+ * OB output channels, and one row of its input, XS + (KW - 1) * DW pixels, feeds all KW taps of all
+ * XS outputs: OB * XS * KW multiply-adds per pixel row loaded. The weights of a (channel, tap row)
+ * are loaded once per subgroup, a few by each lane, and handed round with subgroupBroadcast.
+ * The input gradient of a stride-1 conv is itself such a correlation, of the output gradient
+ * with the kernel flipped and its channel axes swapped, so both use this one generator.
+ * Measured (bench/notes/training-step-lavapipe.md): LeNet-5's conv1 forward 1.24 -> ~0.6 ms,
+ * conv2 forward 1.39 -> ~0.8 ms, conv2 input gradient ~3 ms (product + col2im) -> ~1 ms.
+ */
+import { UniformWriter } from './common.ts';
+
+/**
+ * out[n, o, oy, ox] = bias[o] + sum over c < CI, ky < KH, kx < KW of
+ *   weight(o, c, ky, kx) * x[n, c, oy - PH + ky * DH, ox - PW + kx * DW]   (0 outside x)
+ * with x [N, CI, H, W] and out [N, CO, OH, OW], both contiguous. weight(o, c, ky, kx) is
+ *   'forward':       w[o, c, ky, kx] of w [CO, CI, KH, KW] (conv2d);
+ *   'inputGradient': w[c, o, KH-1-ky, KW-1-kx] of w [CI, CO, KH, KW] (conv2d's input gradient,
+ *                    x being the output gradient and out the input's gradient).
+ */
+export interface DirectConvSpec {
+  CI: number;
+  H: number;
+  W: number;
+  CO: number;
+  OH: number;
+  OW: number;
+  KH: number;
+  KW: number;
+  PH: number;
+  PW: number;
+  DH: number;
+  DW: number;
+  weights: 'forward' | 'inputGradient';
+  bias: boolean;
+}
+
+/** Most accumulators per lane (OB * XS), and most unrolled multiply-adds per channel of the loop (KH * KW * OB * XS), to keep the JIT's work and the spills bounded. */
+const MAX_ACCUMULATORS = 160;
+const MAX_UNROLLED = 4096;
+/** Output rows per workgroup (its lanes share them, so row tests are the same for all lanes). */
+const ROWS = 4;
+const LANES = 8;
+
+/** A row is cut into strips of at most 16 outputs (about equal), one per lane. */
+function strips(OW: number): { SX: number; XS: number } {
+  const SX = Math.ceil(OW / 16);
+  return { SX, XS: Math.ceil(OW / SX) };
+}
+
+/** Output channels per lane: as many as the accumulators allow, in blocks of about equal size. */
+function channelBlock(s: DirectConvSpec, XS: number): number {
+  const most = Math.max(1, Math.floor(Math.min(MAX_ACCUMULATORS / XS, MAX_UNROLLED / (XS * s.KH * s.KW))));
+  return Math.ceil(s.CO / Math.ceil(s.CO / most));
+}
+
+/** Whether the generator takes this geometry (a block of at least one channel within the unrolling budget). */
+export function directConvFits(s: Pick<DirectConvSpec, 'OW' | 'KH' | 'KW'>): boolean {
+  return strips(s.OW).XS * s.KH * s.KW <= MAX_UNROLLED;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const sources = new Map<string, string>();
+
+export function directConvLaunch(s: DirectConvSpec, batch: number) {
+  const { SX, XS } = strips(s.OW);
+  const OB = channelBlock(s, XS);
+  const key = JSON.stringify(s);
+  let source = sources.get(key);
+  if (!source) sources.set(key, (source = directConvSource(s, SX, XS, OB)));
+  const lanes = batch * SX;
+  return {
+    name: `direct_conv_${s.weights === 'forward' ? 'forward' : 'input_gradient'}_${OB}x${XS}`,
+    source,
+    uniforms: new UniformWriter().u32(lanes).finish(),
+    workgroups: [Math.ceil(lanes / LANES), Math.ceil(s.OH / ROWS), Math.ceil(s.CO / OB)] as [number, number, number],
+  };
+}
+
+function directConvSource(s: DirectConvSpec, SX: number, XS: number, OB: number): string {
+  const segment = XS + (s.KW - 1) * s.DW; // input pixels of one row that a strip's taps read
+  const pairs = OB * s.KW; // weights per (input channel, tap row): (ob, kx)
+  const owned = Math.ceil(pairs / LANES);
+  const weightIndex =
+    s.weights === 'forward'
+      ? (o: string, ky: number, kx: string) => `((${o} * CI + c) * KH + ${ky}u) * KW + ${kx}`
+      : (o: string, ky: number, kx: string) => `((c * CO + ${o}) * KH + ${s.KH - 1 - ky}u) * KW + KW - 1u - ${kx}`;
+  const acc = (ob: number, j: number) => `a${ob}_${j}`;
+  const tapRow = (ky: number) => `      {
+        let iy = i32(oy) - PH + ${ky * s.DH};
+        if (iy >= 0 && iy < i32(H)) {
+          let row = ((n * CI + c) * H + u32(iy)) * W;
+${range(segment).map((t) => `          let s${t} = select(0.0, x[row + ix${t}], in${t});`).join('\n')}
+${range(owned).map((m) => `          let own${m} = w[${weightIndex(`wo${m}`, ky, `wkx${m}`)}];`).join('\n')}
+${range(s.KW)
+  .flatMap((kx) =>
+    range(OB).map((ob) => {
+      const q = ob * s.KW + kx;
+      return `          { let v = subgroupBroadcast(own${Math.floor(q / LANES)}, ${q % LANES}u); ${range(XS).map((j) => `${acc(ob, j)} = fma(v, s${j + kx * s.DW}, ${acc(ob, j)});`).join(' ')} }`;
+    }),
+  )
+  .join('\n')}
+        }
+      }`;
+  return `enable subgroups;
+// direct_conv (${s.weights}): out[n, o, oy, ox] = ${s.bias ? 'bias[o] + ' : ''}sum over c, ky, kx of weight(o, c, ky, kx) * x[n, c, oy - PH + ky * DH, ox - PW + kx * DW]
+// (0 outside x); weight(o, c, ky, kx) = ${s.weights === 'forward' ? 'w[o, c, ky, kx], w [CO, CI, KH, KW]' : 'w[c, o, KH-1-ky, KW-1-kx], w [CI, CO, KH, KW] (a conv input gradient)'}.
+// Lane l (of p.lanes = N * SX) is image n = l / SX and strip sx = l % SX: outputs ox = sx * XS .. + XS - 1.
+// Workgroup (x, y, z) is 8 lanes (one subgroup), rows oy = y * ${ROWS} .. + ${ROWS - 1} and channels o = z * OB .. + OB - 1.
+// For each row, input channel c and tap row ky, the lane loads the XS + (KW - 1) * DW input pixels its
+// strip's taps read (s0 ..), and lane sid loads the weights of pairs (ob, kx) = q / KW, q % KW for
+// q = sid, sid + 8, ... (own0 ..), which subgroupBroadcast hands to every lane.
+const CI = ${s.CI}u; const H = ${s.H}u; const W = ${s.W}u; const CO = ${s.CO}u; const OH = ${s.OH}u; const OW = ${s.OW}u;
+const KH = ${s.KH}u; const KW = ${s.KW}u; const PH = ${s.PH}i; const PW = ${s.PW}i;
+const SX = ${SX}u; const XS = ${XS}u; const OB = ${OB}u;
+struct Params { lanes: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;${s.bias ? '\n@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
+
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let lane = wid.x * ${LANES}u + lid;
+  let l = min(lane, p.lanes - 1u); // lanes past the end compute the last strip again and store nothing
+  let n = l / SX;
+  let x0 = (l % SX) * XS;
+  let o0 = wid.z * OB;
+${range(segment).map((t) => `  let cx${t} = i32(x0) - PW + ${t}; let in${t} = cx${t} >= 0 && cx${t} < i32(W); let ix${t} = u32(clamp(cx${t}, 0, i32(W) - 1));`).join('\n')}
+${range(owned).map((m) => `  let q${m} = min(sid + ${m * LANES}u, ${pairs - 1}u); let wo${m} = min(o0 + q${m} / KW, CO - 1u); let wkx${m} = q${m} % KW;`).join('\n')}
+${s.bias ? range(OB).map((ob) => `  let b${ob} = bias[min(o0 + ${ob}u, CO - 1u)];`).join('\n') : ''}
+  for (var r = 0u; r < ${ROWS}u; r++) {
+    let oy = wid.y * ${ROWS}u + r;
+    if (oy >= OH) { break; }
+${range(OB).map((ob) => `    var ${range(XS).map((j) => `${acc(ob, j)} = ${s.bias ? `b${ob}` : '0.0'}`).join('; var ')};`).join('\n')}
+    for (var c = 0u; c < CI; c++) {
+${range(s.KH).map(tapRow).join('\n')}
+    }
+    if (lane < p.lanes) {
+${range(OB)
+  .flatMap((ob) => range(XS).map((j) => `      if (o0 + ${ob}u < CO && x0 + ${j}u < OW) { out[((n * CO + o0 + ${ob}u) * OH + oy) * OW + x0 + ${j}u] = ${acc(ob, j)}; }`))
+  .join('\n')}
+    }
+  }
+}
+`;
+}
