@@ -1,6 +1,7 @@
 /**
- * The direct convolution kernel (src/kernels/wgsl/direct-conv.ts), which runs stride-1 convs and
- * their input gradients on CPU adapters with 8-lane subgroups: the same values and gradients
+ * The direct convolution kernels (src/kernels/wgsl/direct-conv.ts), which run stride-1 convs, their
+ * input gradients and (for few output channels) their weight gradients on CPU adapters with 8-lane
+ * subgroups, each where conv.ts's rules send it: the same values and gradients
  * (first and second order) as the unfolded matmul path that GPU adapters take, over the geometries
  * where its blocking has edges: channel blocks and row strips that do not divide, rows past the
  * last workgroup's, lanes past the last image, padding wider than the kernel, dilation, 'same'
@@ -22,27 +23,40 @@ function randomArray(n: number, seed: number, scale: number): Float32Array {
 }
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** Which passes run the direct kernel: the forward and the input gradient where each output sums at least 16 products, the weight gradient for at most 8 output channels. */
+interface Direct {
+  forward: boolean;
+  inputGradient: boolean;
+  weightGradient: boolean;
+}
+
 interface Case {
   x: [number, number, number, number];
   w: [number, number, number, number];
   opts: gb.Conv2dOptions;
   bias?: boolean;
   view?: boolean;
+  direct: Direct;
 }
 
+const all: Direct = { forward: true, inputGradient: true, weightGradient: true };
 const cases: Case[] = [
   // LeNet-5's two convolutions
-  { x: [3, 1, 28, 28], w: [6, 1, 5, 5], opts: { padding: 2 }, bias: true },
-  { x: [3, 6, 14, 14], w: [16, 6, 5, 5], opts: {}, bias: true },
+  { x: [3, 1, 28, 28], w: [6, 1, 5, 5], opts: { padding: 2 }, bias: true, direct: all },
+  { x: [3, 6, 14, 14], w: [16, 6, 5, 5], opts: {}, bias: true, direct: { ...all, weightGradient: false } },
   // 37 output channels: blocks that do not divide; 19 columns: strips of 10 and 9; 9 rows: a last workgroup with one row
-  { x: [2, 3, 9, 19], w: [37, 3, 3, 3], opts: { padding: 1 }, bias: true },
-  // padding wider than the kernel (the input gradient's padding is negative), non-square kernel, one image
-  { x: [1, 2, 6, 7], w: [5, 2, 2, 3], opts: { padding: [3, 4] } },
+  { x: [2, 3, 9, 19], w: [37, 3, 3, 3], opts: { padding: 1 }, bias: true, direct: { ...all, weightGradient: false } },
+  // padding wider than the kernel (the input gradient's padding is negative), non-square kernel, one image; 2 x 2 x 3 = 12 products per output: a matmul forward
+  { x: [1, 2, 6, 7], w: [5, 2, 2, 3], opts: { padding: [3, 4] }, direct: { ...all, forward: false } },
   // dilation, and 'same' padding of an even kernel (the odd pixel after the image)
-  { x: [2, 4, 11, 10], w: [3, 4, 3, 3], opts: { dilation: [2, 3], padding: 2 }, bias: true },
-  { x: [2, 3, 8, 9], w: [4, 3, 4, 2], opts: { padding: 'same' } },
+  { x: [2, 4, 11, 10], w: [3, 4, 3, 3], opts: { dilation: [2, 3], padding: 2 }, bias: true, direct: all },
+  { x: [2, 3, 8, 9], w: [4, 3, 4, 2], opts: { padding: 'same' }, direct: all },
   // a strided view as input; a row wider than 16 outputs (three strips)
-  { x: [2, 2, 5, 40], w: [7, 2, 3, 5], opts: { padding: [1, 2] }, bias: true, view: true },
+  { x: [2, 2, 5, 40], w: [7, 2, 3, 5], opts: { padding: [1, 2] }, bias: true, view: true, direct: all },
+  // 7x7 taps: the weight gradient's channels in blocks of 3 (the last one partial)
+  { x: [2, 2, 12, 13], w: [8, 2, 7, 7], opts: { padding: 3 }, bias: true, direct: all },
+  // the MNIST CNN's first layer: 1 x 3 x 3 products per output, a matmul forward and weight gradient
+  { x: [2, 1, 10, 10], w: [32, 1, 3, 3], opts: {}, bias: true, direct: { forward: false, inputGradient: true, weightGradient: false } },
 ];
 
 function run(c: Case, createGraph: boolean) {
@@ -71,8 +85,8 @@ describe.skipIf(!lavapipeLike)('direct convolution against the unfolded matmul p
     const what = `x ${c.x.join('x')}, w ${c.w.join('x')}, ${JSON.stringify(c.opts)}${c.bias ? ', bias' : ''}${c.view ? ', x a strided view' : ''}`;
     it(`${what}: output and gradients`, async () => {
       const direct = run(c, false);
-      expect(direct.names.some((n) => n.startsWith('direct_conv_forward'))).toBe(true);
-      expect(direct.names.some((n) => n.startsWith('direct_conv_input_gradient'))).toBe(true);
+      const ran = (pass: string) => direct.names.some((n) => n.startsWith(`direct_conv_${pass}`));
+      expect({ forward: ran('forward'), inputGradient: ran('input_gradient'), weightGradient: ran('weight_gradient') }).toEqual(c.direct);
       setKernelTarget('gpu');
       onTestFinished(() => setKernelTarget(undefined));
       const unfolded = run(c, false);

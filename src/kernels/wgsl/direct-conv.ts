@@ -49,9 +49,9 @@ const MAX_UNROLLED = 4096;
 const ROWS = 4;
 const LANES = 8;
 
-/** A row is cut into strips of at most 16 outputs (about equal), one per lane. */
-function strips(OW: number): { SX: number; XS: number } {
-  const SX = Math.ceil(OW / 16);
+/** A row is cut into strips of at most `widest` outputs (about equal), one per lane. */
+function strips(OW: number, widest = 16): { SX: number; XS: number } {
+  const SX = Math.ceil(OW / widest);
   return { SX, XS: Math.ceil(OW / SX) };
 }
 
@@ -69,12 +69,54 @@ export function directConvFits(s: Pick<DirectConvSpec, 'OW' | 'KH' | 'KW'>): boo
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const sources = new Map<string, string>();
 
+function memo(key: string, generate: () => string): string {
+  let source = sources.get(key);
+  if (!source) sources.set(key, (source = generate()));
+  return source;
+}
+
+/** Per lane, before the loops: where entry t of its strip's row of input pixels sits (clamped into the row; in{t} says whether it is inside). */
+const stripSetup = (segment: number) =>
+  range(segment)
+    .map((t) => `  let cx${t} = i32(x0) - PW + ${t}; let in${t} = cx${t} >= 0 && cx${t} < i32(W); let ix${t} = u32(clamp(cx${t}, 0, i32(W) - 1));`)
+    .join('\n');
+
+/** The strip's row of input pixels s0 .. of row `iy` (inside the image) of channel c of image n, 0 in the padding. */
+const rowLoads = (segment: number, indent: string) =>
+  `${indent}let row = ((n * CI + c) * H + u32(iy)) * W;\n${range(segment).map((t) => `${indent}let s${t} = select(0.0, x[row + ix${t}], in${t});`).join('\n')}`;
+
+/** One tap row's work: the strip's row of input pixels (where it is inside the image: the same for all lanes, which share oy), then `body`. */
+const tapRow = (ky: number, DH: number, segment: number, body: string) => `      {
+        let iy = i32(oy) - PH + ${ky * DH};
+        if (iy >= 0 && iy < i32(H)) {
+${rowLoads(segment, '          ')}
+${body}
+        }
+      }`;
+
+/** Geometry, blocking, uniforms and bindings: x, `second` (read), `out` (written), the uniforms, and an optional fifth array. */
+const declarations = (s: DirectConvSpec | DirectConvWeightGradSpec, SX: number, XS: number, OB: number, second: string, out: string, fifth?: { name: string; access: 'read' | 'read_write' }) => `${geometry(s)}
+const SX = ${SX}u; const XS = ${XS}u; const OB = ${OB}u;
+struct Params { lanes: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> ${second}: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ${out}: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;${fifth ? `\n@group(0) @binding(4) var<storage, ${fifth.access}> ${fifth.name}: array<f32>;` : ''}`;
+
+/** The lane's image n and first output column x0 (lanes past the end take the last strip). */
+const LANE = `  let lane = wid.x * ${LANES}u + lid;
+  let l = min(lane, p.lanes - 1u);
+  let n = l / SX;
+  let x0 = (l % SX) * XS;`;
+
+/** The geometry as WGSL constants. */
+const geometry = (s: DirectConvSpec | DirectConvWeightGradSpec) => `const CI = ${s.CI}u; const H = ${s.H}u; const W = ${s.W}u; const CO = ${s.CO}u; const OH = ${s.OH}u; const OW = ${s.OW}u;
+const KH = ${s.KH}u; const KW = ${s.KW}u; const PH = ${s.PH}i; const PW = ${s.PW}i;`;
+
 export function directConvLaunch(s: DirectConvSpec, batch: number) {
   const { SX, XS } = strips(s.OW);
   const OB = channelBlock(s, XS);
-  const key = JSON.stringify(s);
-  let source = sources.get(key);
-  if (!source) sources.set(key, (source = directConvSource(s, SX, XS, OB)));
+  const source = memo(JSON.stringify(s), () => directConvSource(s, SX, XS, OB));
   const lanes = batch * SX;
   return {
     name: `direct_conv_${s.weights === 'forward' ? 'forward' : 'input_gradient'}_${OB}x${XS}`,
@@ -93,22 +135,16 @@ function directConvSource(s: DirectConvSpec, SX: number, XS: number, OB: number)
       ? (o: string, ky: number, kx: string) => `((${o} * CI + c) * KH + ${ky}u) * KW + ${kx}`
       : (o: string, ky: number, kx: string) => `((c * CO + ${o}) * KH + ${s.KH - 1 - ky}u) * KW + KW - 1u - ${kx}`;
   const acc = (ob: number, j: number) => `a${ob}_${j}`;
-  const tapRow = (ky: number) => `      {
-        let iy = i32(oy) - PH + ${ky * s.DH};
-        if (iy >= 0 && iy < i32(H)) {
-          let row = ((n * CI + c) * H + u32(iy)) * W;
-${range(segment).map((t) => `          let s${t} = select(0.0, x[row + ix${t}], in${t});`).join('\n')}
-${range(owned).map((m) => `          let own${m} = w[${weightIndex(`wo${m}`, ky, `wkx${m}`)}];`).join('\n')}
-${range(s.KW)
-  .flatMap((kx) =>
-    range(OB).map((ob) => {
-      const q = ob * s.KW + kx;
-      return `          { let v = subgroupBroadcast(own${Math.floor(q / LANES)}, ${q % LANES}u); ${range(XS).map((j) => `${acc(ob, j)} = fma(v, s${j + kx * s.DW}, ${acc(ob, j)});`).join(' ')} }`;
-    }),
-  )
-  .join('\n')}
-        }
-      }`;
+  const taps = (ky: number) =>
+    [
+      ...range(owned).map((m) => `          let own${m} = w[${weightIndex(`wo${m}`, ky, `wkx${m}`)}];`),
+      ...range(s.KW).flatMap((kx) =>
+        range(OB).map((ob) => {
+          const q = ob * s.KW + kx;
+          return `          { let v = subgroupBroadcast(own${Math.floor(q / LANES)}, ${q % LANES}u); ${range(XS).map((j) => `${acc(ob, j)} = fma(v, s${j + kx * s.DW}, ${acc(ob, j)});`).join(' ')} }`;
+        }),
+      ),
+    ].join('\n');
   return `enable subgroups;
 // direct_conv (${s.weights}): out[n, o, oy, ox] = ${s.bias ? 'bias[o] + ' : ''}sum over c, ky, kx of weight(o, c, ky, kx) * x[n, c, oy - PH + ky * DH, ox - PW + kx * DW]
 // (0 outside x); weight(o, c, ky, kx) = ${s.weights === 'forward' ? 'w[o, c, ky, kx], w [CO, CI, KH, KW]' : 'w[c, o, KH-1-ky, KW-1-kx], w [CI, CO, KH, KW] (a conv input gradient)'}.
@@ -117,23 +153,13 @@ ${range(s.KW)
 // For each row, input channel c and tap row ky, the lane loads the XS + (KW - 1) * DW input pixels its
 // strip's taps read (s0 ..), and lane sid loads the weights of pairs (ob, kx) = q / KW, q % KW for
 // q = sid, sid + 8, ... (own0 ..), which subgroupBroadcast hands to every lane.
-const CI = ${s.CI}u; const H = ${s.H}u; const W = ${s.W}u; const CO = ${s.CO}u; const OH = ${s.OH}u; const OW = ${s.OW}u;
-const KH = ${s.KH}u; const KW = ${s.KW}u; const PH = ${s.PH}i; const PW = ${s.PW}i;
-const SX = ${SX}u; const XS = ${XS}u; const OB = ${OB}u;
-struct Params { lanes: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;${s.bias ? '\n@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
+${declarations(s, SX, XS, OB, 'w', 'out', s.bias ? { name: 'bias', access: 'read' } : undefined)}
 
 @compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  let lane = wid.x * ${LANES}u + lid;
-  let l = min(lane, p.lanes - 1u); // lanes past the end compute the last strip again and store nothing
-  let n = l / SX;
-  let x0 = (l % SX) * XS;
+${LANE}
   let o0 = wid.z * OB;
-${range(segment).map((t) => `  let cx${t} = i32(x0) - PW + ${t}; let in${t} = cx${t} >= 0 && cx${t} < i32(W); let ix${t} = u32(clamp(cx${t}, 0, i32(W) - 1));`).join('\n')}
+${stripSetup(segment)}
 ${range(owned).map((m) => `  let q${m} = min(sid + ${m * LANES}u, ${pairs - 1}u); let wo${m} = min(o0 + q${m} / KW, CO - 1u); let wkx${m} = q${m} % KW;`).join('\n')}
 ${s.bias ? range(OB).map((ob) => `  let b${ob} = bias[min(o0 + ${ob}u, CO - 1u)];`).join('\n') : ''}
   for (var r = 0u; r < ${ROWS}u; r++) {
@@ -141,7 +167,7 @@ ${s.bias ? range(OB).map((ob) => `  let b${ob} = bias[min(o0 + ${ob}u, CO - 1u)]
     if (oy >= OH) { break; }
 ${range(OB).map((ob) => `    var ${range(XS).map((j) => `${acc(ob, j)} = ${s.bias ? `b${ob}` : '0.0'}`).join('; var ')};`).join('\n')}
     for (var c = 0u; c < CI; c++) {
-${range(s.KH).map(tapRow).join('\n')}
+${range(s.KH).map((ky) => tapRow(ky, s.DH, segment, taps(ky))).join('\n')}
     }
     if (lane < p.lanes) {
 ${range(OB)
@@ -149,6 +175,92 @@ ${range(OB)
   .join('\n')}
     }
   }
+}
+`;
+}
+
+/**
+ * conv2d's weight gradient where it has few output channels (the matmul over the columns then has
+ * blocks of few rows, so few multiply-adds per load): for x [N, CI, H, W] and the output gradient
+ * g [N, CO, OH, OW] of the conv `s` describes (forward view), lane l = (image n, strip sx) sums
+ * g[n, o, oy, ox] * x[n, c, oy - PH + ky * DH, ox - PW + kx * DW] over its rows oy and outputs ox (and,
+ * with s.bias, g[n, o, oy, ox]); workgroup w's 8 lanes add theirs up into partial[o, c, ky, kx, w] (and
+ * partialBias[o, w]), and summing those over w (the innermost axis) gives dW [CO, CI, KH, KW] and the
+ * bias gradient. Each row of g the lane loads (OB x XS values) meets every
+ * tap: one row of XS + (KW - 1) * DW pixels per tap row feeds OB * KW * XS multiply-adds.
+ */
+export type DirectConvWeightGradSpec = Omit<DirectConvSpec, 'weights'>;
+
+/** Accumulators per lane for the weight gradient's taps (OB * KH * KW), and its strips (narrower: the lane keeps OB x XS values of g). */
+const WEIGHT_GRAD_ACCUMULATORS = 160;
+const WEIGHT_GRAD_STRIP = 8;
+
+/** Output channels per lane for the weight gradient (0: not even one channel's taps fit). */
+function weightGradBlock(s: Pick<DirectConvSpec, 'CO' | 'KH' | 'KW'>): number {
+  const most = Math.floor(WEIGHT_GRAD_ACCUMULATORS / (s.KH * s.KW));
+  return most < 1 ? 0 : Math.ceil(s.CO / Math.ceil(s.CO / most));
+}
+
+/** Where the direct weight gradient is worth it: at most 8 output channels (the matmul's block would have at most 8 rows) whose taps fit a lane. */
+export function directWeightGradFits(s: Pick<DirectConvSpec, 'CO' | 'KH' | 'KW'>): boolean {
+  return s.CO <= 8 && weightGradBlock(s) >= 1;
+}
+
+export function directConvWeightGradLaunch(s: DirectConvWeightGradSpec, batch: number) {
+  const { SX, XS } = strips(s.OW, WEIGHT_GRAD_STRIP);
+  const OB = weightGradBlock(s);
+  const blocks = Math.ceil(s.CO / OB);
+  const lanes = batch * SX;
+  return {
+    name: `direct_conv_weight_gradient_${OB}x${XS}`,
+    source: memo(`weightGrad|${JSON.stringify(s)}`, () => weightGradSource(s, SX, XS, OB, blocks)),
+    uniforms: new UniformWriter().u32(lanes).finish(),
+    workgroups: [Math.ceil(lanes / LANES), 1, s.CI * blocks] as [number, number, number],
+    partials: Math.ceil(lanes / LANES),
+  };
+}
+
+function weightGradSource(s: DirectConvWeightGradSpec, SX: number, XS: number, OB: number, blocks: number): string {
+  const segment = XS + (s.KW - 1) * s.DW;
+  const acc = (ob: number, ky: number, kx: number) => `a${ob}_${ky}_${kx}`;
+  const taps = range(s.KH).flatMap((ky) => range(s.KW).map((kx) => [ky, kx] as const));
+  const products = (ky: number) =>
+    range(s.KW)
+      .flatMap((kx) => range(OB).map((ob) => `          ${acc(ob, ky, kx)} += ${range(XS).map((j) => `g${ob}_${j} * s${j + kx * s.DW}`).join(' + ')};`))
+      .join('\n');
+  return `enable subgroups;
+// direct_conv_weight_gradient: partial[o, c, ky, kx, w] = sum over the outputs (oy, ox) of workgroup w's lanes of
+// g[n, o, oy, ox] * x[n, c, oy - PH + ky * DH, ox - PW + kx * DW]${s.bias ? '; partialBias[o, w] = sum of g[n, o, oy, ox]' : ''}.
+// Lane l (of p.lanes = N * SX) is image n = l / SX and strip sx = l % SX: outputs ox = sx * XS .. + XS - 1 of
+// every row. Workgroup (x, 0, z) is 8 lanes, input channel c = z / ${blocks} and output channels
+// o = (z % ${blocks}) * OB .. + OB - 1. Per row, the lane loads its strip of g for its OB channels
+// (g{ob}_{j}), then per tap row the XS + (KW - 1) * DW input pixels the strip's taps read (s0 ..). At the
+// end subgroupAdd sums the workgroup's lanes (one subgroup) and lane 0 stores.
+${declarations(s, SX, XS, OB, 'g', 'partial', s.bias ? { name: 'partialBias', access: 'read_write' } : undefined)}
+
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+${LANE}
+  let live = lane < p.lanes; // lanes past the end read the last strip and add nothing
+  let c = wid.z / ${blocks}u;
+  let o0 = (wid.z % ${blocks}u) * OB;
+${stripSetup(segment)}
+${range(OB)
+  .flatMap((ob) => range(XS).map((j) => `  let go${ob}_${j} = select(0u, ((n * CO + min(o0 + ${ob}u, CO - 1u)) * OH) * OW + x0 + ${j}u, x0 + ${j}u < OW);`))
+  .join('\n')}
+${taps.map(([ky, kx]) => `  ${range(OB).map((ob) => `var ${acc(ob, ky, kx)} = 0.0;`).join(' ')}`).join('\n')}
+${s.bias ? `  ${range(OB).map((ob) => `var bs${ob} = 0.0;`).join(' ')}` : ''}
+  for (var oy = 0u; oy < OH; oy++) {
+${range(OB)
+  .map((ob) => `    ${range(XS).map((j) => `let g${ob}_${j} = select(0.0, g[go${ob}_${j} + oy * OW], live && x0 + ${j}u < OW);`).join(' ')}`)
+  .join('\n')}
+${s.bias ? range(OB).map((ob) => `    bs${ob} += ${range(XS).map((j) => `g${ob}_${j}`).join(' + ')};`).join('\n') : ''}
+${range(s.KH).map((ky) => tapRow(ky, s.DH, segment, products(ky))).join('\n')}
+  }
+${taps
+  .flatMap(([ky, kx]) => range(OB).map((ob) => `  { let v = subgroupAdd(${acc(ob, ky, kx)}); if (sid == 0u && o0 + ${ob}u < CO) { partial[(((o0 + ${ob}u) * CI + c) * ${s.KH * s.KW}u + ${ky * s.KW + kx}u) * nwg.x + wid.x] = v; } }`))
+  .join('\n')}
+${s.bias ? range(OB).map((ob) => `  { let v = subgroupAdd(bs${ob}); if (sid == 0u && c == 0u && o0 + ${ob}u < CO) { partialBias[(o0 + ${ob}u) * nwg.x + wid.x] = v; } }`).join('\n') : ''}
 }
 `;
 }

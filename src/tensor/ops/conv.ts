@@ -19,7 +19,7 @@
  */
 import { isGradEnabled, needsGrad, noGrad, record } from '../../autograd/node.ts';
 import { dispatch, kernelSubgroupSize, kernelTarget, runtime } from '../../kernels/runtime.ts';
-import { directConvFits, directConvLaunch, type DirectConvSpec } from '../../kernels/wgsl/direct-conv.ts';
+import { directConvFits, directConvLaunch, directConvWeightGradLaunch, directWeightGradFits, type DirectConvSpec, type DirectConvWeightGradSpec } from '../../kernels/wgsl/direct-conv.ts';
 import { planMatmul } from '../../kernels/wgsl/matmul.ts';
 import { shapeStr, type Shape } from '../shape.ts';
 import { emptyTensor, tidy, type Tensor } from '../tensor.ts';
@@ -86,7 +86,7 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
   const K = (win.C / groups) * win.kh * win.kw;
   const L = win.OH * win.OW;
   const implicit = implicitColumns(N, win, groups);
-  const direct = runsDirect(win, groups);
+  const direct = runsDirect(win, groups, win.C);
   const saveCols = !implicit && !direct && isGradEnabled() && weight.requiresGrad && !isPlainReshape(win) && N * K * groups * L * 4 <= SAVED_COLS_MAX_BYTES;
   // A learnt bias makes the saved columns end in a row of ones per batch item, so the weight
   // gradient's product also yields the bias gradient (splitWeightAndBias) instead of a separate
@@ -112,6 +112,8 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
     // the saved columns carry no graph: where the weight gradient is itself differentiated wrt the image, unfold again
     const savedUsable = cols !== null && !(isGradEnabled() && x.requiresGrad);
     const withBias = !!bias && needsGrad(bias);
+    // few output channels: the direct kernel's partial sums; a recorded backward unfolds
+    if (runsDirectWeightGradient(win, groups, Cout) && needsGrad(weight) && !isGradEnabled()) return [dx, ...directWeightGradient(x, g, win, withBias)];
     // implicit columns: the products for dW (and the bias gradient, from a ones column) read x directly; a recorded backward unfolds
     if (implicit && needsGrad(weight) && !isGradEnabled())
       return [dx, ...splitWeightAndBias(implicitProduct('taps', reshape(g, [N, Cout, L]), x, win, { onesRow: withBias }), weight.shape, withBias)];
@@ -155,10 +157,19 @@ const IMPLICIT_MAX_COLUMNS = 65535 * 32;
  * On CPU adapters with 8-lane subgroups, a stride-1 conv (groups 1, not 1x1) and its input
  * gradient run the direct kernel (src/kernels/wgsl/direct-conv.ts), which reads each input pixel
  * once per row of taps rather than once per tap: on lavapipe LeNet-5's convolutions ran 1.5-3x
- * faster than the matmul over their columns.
+ * faster than the matmul over their columns. Where each output sums fewer than 16 products
+ * (`inputChannels` x taps; the MNIST CNN's first layer: 1 x 3 x 3) its stores outweigh that, and
+ * the matmul, which stores four outputs at a time, stays (9.5 against 4.9 GFLOP/s there).
  */
-const runsDirect = (win: Window2d, groups: number) =>
-  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win) && directConvFits({ OW: win.W > win.OW ? win.W : win.OW, KH: win.kh, KW: win.kw });
+const runsDirect = (win: Window2d, groups: number, inputChannels: number) =>
+  kernelTarget() === 'cpu-simd' &&
+  kernelSubgroupSize() === 8 &&
+  groups === 1 &&
+  win.sh === 1 &&
+  win.sw === 1 &&
+  !isPlainReshape(win) &&
+  inputChannels * win.kh * win.kw >= 16 &&
+  directConvFits({ OW: Math.max(win.W, win.OW), KH: win.kh, KW: win.kw });
 
 /**
  * The direct kernel for the conv of window `win` (seen from conv2d: image [C, H, W], grid [OH, OW]):
@@ -183,6 +194,32 @@ function directConv(pass: 'forward' | 'inputGradient', x: Tensor, weight: Tensor
   dispatch({ ...launch, buffers: [operands[0]!.t.storage.buffer, operands[1]!.t.storage.buffer, out.storage.buffer, ...operands.slice(2).map((o) => o.t.storage.buffer)] });
   for (const o of operands) if (o.temporary) o.t.dispose();
   return out;
+}
+
+/**
+ * A stride-1 conv with at most 8 output channels (LeNet-5's first) takes its weight gradient from
+ * the direct kernel too, on CPU adapters with 8-lane subgroups: there the matmul over the columns has blocks of few rows
+ * and gets few multiply-adds per load (LeNet-5's conv1: 1.2 -> 0.6 ms on lavapipe).
+ */
+const runsDirectWeightGradient = (win: Window2d, groups: number, Cout: number) =>
+  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win) && directWeightGradFits({ CO: Cout, KH: win.kh, KW: win.kw });
+
+/** conv2d's weight gradient [Cout, C, kh, kw] (and bias gradient) from the direct kernel's partial sums per workgroup, summed here. */
+function directWeightGradient(x: Tensor, g: Tensor, win: Window2d, withBias: boolean): [Tensor, Tensor | null] {
+  const N = x.shape[0]!;
+  const Cout = g.shape[1]!;
+  const spec: DirectConvWeightGradSpec = { CI: win.C, H: win.H, W: win.W, CO: Cout, OH: win.OH, OW: win.OW, KH: win.kh, KW: win.kw, PH: win.ph, PW: win.pw, DH: win.dh, DW: win.dw, bias: withBias };
+  const launch = directConvWeightGradLaunch(spec, N);
+  const partial = emptyTensor([Cout, win.C, win.kh, win.kw, launch.partials]);
+  const partialBias = withBias ? emptyTensor([Cout, launch.partials]) : null;
+  const operands = [x, g].map(asPlainArray);
+  dispatch({ ...launch, buffers: [operands[0]!.t.storage.buffer, operands[1]!.t.storage.buffer, partial.storage.buffer, ...(partialBias ? [partialBias.storage.buffer] : [])] });
+  for (const o of operands) if (o.temporary) o.t.dispose();
+  const dW = sum(partial, { dim: -1 });
+  const dB = partialBias ? sum(partialBias, { dim: -1 }) : null;
+  partial.dispose();
+  partialBias?.dispose();
+  return [dW, dB];
 }
 
 /**
@@ -230,7 +267,7 @@ function convTranspose2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: n
   const L = win.OH * win.OW;
   const out = noGrad(() =>
     tidy(() => {
-      if (runsDirect(win, groups)) return directConv('inputGradient', x, weight, null, win);
+      if (runsDirect(win, groups, weight.shape[0]!)) return directConv('inputGradient', x, weight, null, win);
       const wT = transpose(reshape(weight, [groups, CinG, K]), -1, -2); // [G, K, CinG], read transposed in place
       const cols =
         groups === 1
