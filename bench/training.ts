@@ -26,22 +26,17 @@
  */
 import { resolve } from 'node:path';
 import { conv2d, grad, init, kernelSubgroupSize, kernelTarget, setSubgroupsEnabled, tensor } from '../src/index.ts';
-import type { InputSpec } from '../src/nn/models/zoo.ts';
 import { randomData, relativeDifference } from './inputs.ts';
 import { emptyStepCounters, glassboxPeer, glassboxTrainPeer, replay, type CapturedDispatch, type StepCounters } from './peers/glassbox.ts';
 import type { ConvPass } from './peers/tfjs.ts';
 import type { NetName } from './peers/tfjs_nets.ts';
+import { NETS } from './nets.ts';
 import { startPeers } from './peers/start.ts';
 import { fmt, kernelChoice, machine, markdownTable, repoRoot, runLines, textTable, writeJson, writeSection } from './report.ts';
 import { median, now, timePeers, type Peer, type PeerTiming, type TimingOptions } from './timing.ts';
 
 // --- options -------------------------------------------------------------------------------
 
-const NETS: Record<NetName, InputSpec> = {
-  lenet5: { channels: 1, height: 28, width: 28, classes: 10 },
-  'mnist-cnn': { channels: 1, height: 28, width: 28, classes: 10 },
-  'cifar-net': { channels: 3, height: 32, width: 32, classes: 10 },
-};
 const CONVS: Array<{ input: [number, number, number, number]; cout: number; k: number }> = [
   { input: [64, 1, 28, 28], cout: 32, k: 3 },
   { input: [64, 32, 26, 26], cout: 64, k: 3 },

@@ -16,6 +16,7 @@
  * conv2 forward 1.39 -> ~0.8 ms, conv2 input gradient ~3 ms (product + col2im) -> ~1 ms.
  */
 import { UniformWriter } from './common.ts';
+import { shuffleBlock } from './matmul.ts';
 
 /**
  * out[n, o, oy, ox] = bias[o] + sum over c < CI, ky < KH, kx < KW of
@@ -201,9 +202,24 @@ function weightGradBlock(s: Pick<DirectConvSpec, 'CO' | 'KH' | 'KW'>): number {
   return most < 1 ? 0 : Math.ceil(s.CO / Math.ceil(s.CO / most));
 }
 
-/** Where the direct weight gradient is worth it: at most 8 output channels (the matmul's block would have at most 8 rows) whose taps fit a lane. */
-export function directWeightGradFits(s: Pick<DirectConvSpec, 'CO' | 'KH' | 'KW'>): boolean {
-  return s.CO <= 8 && weightGradBlock(s) >= 1;
+/**
+ * Where the direct weight gradient is worth it, by loads per multiply-add (what a lavapipe kernel's
+ * time follows): the direct kernel's lane loads OB x XS values of g and KH rows of XS + (KW - 1) * DW
+ * pixels for OB * KH * KW * XS multiply-adds; the matmul over the implicit columns (conv.ts) loads TN
+ * column entries, each costing about two loads with its address arithmetic, and TM / 8 of A per step for
+ * TM * TN. The direct kernel runs where it does 20% better. Measured on lavapipe (a weight gradient
+ * with its forward): LeNet-5's conv1 (6 channels, 5x5; 10.8 against 2.7) 1.22 -> 0.62 ms; 16 channels of
+ * 5x5 over 6 (10 against 7.1) 4.4-5.8 -> 3.7 ms; 16 of 3x3 over 16 (7.3 against 7.1) 7.8-8.0 against 9.4-10.0
+ * ms direct, and the CIFAR net's 3x3 layers 54 against 95 ms direct: the matmul stays there.
+ */
+export function directWeightGradPays(s: DirectConvWeightGradSpec): boolean {
+  const OB = weightGradBlock(s);
+  if (OB < 1) return false;
+  const { XS } = strips(s.OW, WEIGHT_GRAD_STRIP);
+  const direct = (OB * s.KH * s.KW * XS) / (OB * XS + s.KH * (XS + (s.KW - 1) * s.DW));
+  const { TM, TN } = shuffleBlock(s.CO, s.CI * s.KH * s.KW + 1);
+  const matmul = (TM * TN) / (2 * TN + TM / LANES);
+  return direct > 1.2 * matmul;
 }
 
 export function directConvWeightGradLaunch(s: DirectConvWeightGradSpec, batch: number) {

@@ -107,8 +107,12 @@ export function planMatmul(p: MatmulProblem, target: MatmulTarget, subgroupSize?
   // idle: a block has just enough rows for M, from a few sizes so that few kernels get compiled
   // (LeNet-5's conv1, M 6: 8 -> 6 rows ran its forward 8% and its weight gradient 15% faster), and
   // a short side of columns halves the block.
-  const TM = SHUFFLE_ROWS.find((rows) => rows >= p.M) ?? CPU_SIMD_SHUFFLE.TM;
-  return planMatmulVariant(p, { ...CPU_SIMD_SHUFFLE, TM, TN: p.N <= 32 ? 4 : CPU_SIMD_SHUFFLE.TN });
+  return planMatmulVariant(p, { ...CPU_SIMD_SHUFFLE, ...shuffleBlock(p.M, p.N) });
+}
+
+/** The block of the subgroup-shuffle kernel for an M x N product: TM rows, TN columns per lane. */
+export function shuffleBlock(M: number, N: number): { TM: number; TN: number } {
+  return { TM: SHUFFLE_ROWS.find((rows) => rows >= M) ?? CPU_SIMD_SHUFFLE.TM, TN: N <= 32 ? 4 : CPU_SIMD_SHUFFLE.TN };
 }
 
 /** planMatmul with an explicit variant (benchmarks compare variants with it). */

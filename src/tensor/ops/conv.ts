@@ -19,7 +19,7 @@
  */
 import { isGradEnabled, needsGrad, noGrad, record } from '../../autograd/node.ts';
 import { dispatch, kernelSubgroupSize, kernelTarget, runtime } from '../../kernels/runtime.ts';
-import { directConvFits, directConvLaunch, directConvWeightGradLaunch, directWeightGradFits, type DirectConvSpec, type DirectConvWeightGradSpec } from '../../kernels/wgsl/direct-conv.ts';
+import { directConvFits, directConvLaunch, directConvWeightGradLaunch, directWeightGradPays, type DirectConvSpec, type DirectConvWeightGradSpec } from '../../kernels/wgsl/direct-conv.ts';
 import { planMatmul } from '../../kernels/wgsl/matmul.ts';
 import { shapeStr, type Shape } from '../shape.ts';
 import { emptyTensor, tidy, type Tensor } from '../tensor.ts';
@@ -112,8 +112,9 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
     // the saved columns carry no graph: where the weight gradient is itself differentiated wrt the image, unfold again
     const savedUsable = cols !== null && !(isGradEnabled() && x.requiresGrad);
     const withBias = !!bias && needsGrad(bias);
-    // few output channels: the direct kernel's partial sums; a recorded backward unfolds
-    if (runsDirectWeightGradient(win, groups, Cout) && needsGrad(weight) && !isGradEnabled()) return [dx, ...directWeightGradient(x, g, win, withBias)];
+    // the direct kernel's partial sums where they take fewer loads than the matmul; a recorded backward unfolds
+    const directSpec = weightGradSpec(win, Cout, withBias);
+    if (needsGrad(weight) && !isGradEnabled() && runsDirectWeightGradient(directSpec, groups, win)) return [dx, ...directWeightGradient(x, g, directSpec)];
     // implicit columns: the products for dW (and the bias gradient, from a ones column) read x directly; a recorded backward unfolds
     if (implicit && needsGrad(weight) && !isGradEnabled())
       return [dx, ...splitWeightAndBias(implicitProduct('taps', reshape(g, [N, Cout, L]), x, win, { onesRow: withBias }), weight.shape, withBias)];
@@ -197,21 +198,24 @@ function directConv(pass: 'forward' | 'inputGradient', x: Tensor, weight: Tensor
 }
 
 /**
- * A stride-1 conv with at most 8 output channels (LeNet-5's first) takes its weight gradient from
- * the direct kernel too, on CPU adapters with 8-lane subgroups: there the matmul over the columns has blocks of few rows
- * and gets few multiply-adds per load (LeNet-5's conv1: 1.2 -> 0.6 ms on lavapipe).
+ * A stride-1 conv whose weight gradient the direct kernel computes with fewer loads per multiply-add
+ * than the matmul over its columns (few output channels, or many taps: `directWeightGradPays`) takes
+ * it from there, on CPU adapters with 8-lane subgroups (LeNet-5's conv1: 1.2 -> 0.6 ms on lavapipe).
  */
-const runsDirectWeightGradient = (win: Window2d, groups: number, Cout: number) =>
-  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win) && directWeightGradFits({ CO: Cout, KH: win.kh, KW: win.kw });
+const runsDirectWeightGradient = (spec: DirectConvWeightGradSpec, groups: number, win: Window2d) =>
+  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win) && directWeightGradPays(spec);
+
+const weightGradSpec = (win: Window2d, Cout: number, bias: boolean): DirectConvWeightGradSpec => ({
+  CI: win.C, H: win.H, W: win.W, CO: Cout, OH: win.OH, OW: win.OW, KH: win.kh, KW: win.kw, PH: win.ph, PW: win.pw, DH: win.dh, DW: win.dw, bias,
+});
 
 /** conv2d's weight gradient [Cout, C, kh, kw] (and bias gradient) from the direct kernel's partial sums per workgroup, summed here. */
-function directWeightGradient(x: Tensor, g: Tensor, win: Window2d, withBias: boolean): [Tensor, Tensor | null] {
+function directWeightGradient(x: Tensor, g: Tensor, spec: DirectConvWeightGradSpec): [Tensor, Tensor | null] {
   const N = x.shape[0]!;
-  const Cout = g.shape[1]!;
-  const spec: DirectConvWeightGradSpec = { CI: win.C, H: win.H, W: win.W, CO: Cout, OH: win.OH, OW: win.OW, KH: win.kh, KW: win.kw, PH: win.ph, PW: win.pw, DH: win.dh, DW: win.dw, bias: withBias };
+  const Cout = spec.CO;
   const launch = directConvWeightGradLaunch(spec, N);
-  const partial = emptyTensor([Cout, win.C, win.kh, win.kw, launch.partials]);
-  const partialBias = withBias ? emptyTensor([Cout, launch.partials]) : null;
+  const partial = emptyTensor([Cout, spec.CI, spec.KH, spec.KW, launch.partials]);
+  const partialBias = spec.bias ? emptyTensor([Cout, launch.partials]) : null;
   const operands = [x, g].map(asPlainArray);
   dispatch({ ...launch, buffers: [operands[0]!.t.storage.buffer, operands[1]!.t.storage.buffer, partial.storage.buffer, ...(partialBias ? [partialBias.storage.buffer] : [])] });
   for (const o of operands) if (o.temporary) o.t.dispose();
