@@ -16,7 +16,7 @@
  * conv2 forward 1.39 -> ~0.8 ms, conv2 input gradient ~3 ms (product + col2im) -> ~1 ms.
  */
 import { UniformWriter } from './common.ts';
-import { shuffleBlock } from './matmul.ts';
+import { MAX_WORKGROUPS_PER_DIM, shuffleBlock } from './matmul.ts';
 
 /**
  * out[n, o, oy, ox] = bias[o] + sum over c < CI, ky < KH, kx < KW of
@@ -62,9 +62,10 @@ function channelBlock(s: DirectConvSpec, XS: number): number {
   return Math.ceil(s.CO / Math.ceil(s.CO / most));
 }
 
-/** Whether the generator takes this geometry (a block of at least one channel within the unrolling budget). */
-export function directConvFits(s: Pick<DirectConvSpec, 'OW' | 'KH' | 'KW'>): boolean {
-  return strips(s.OW).XS * s.KH * s.KW <= MAX_UNROLLED;
+/** Whether the generator takes this geometry (a block of at least one channel within the unrolling budget) and batch (its lanes within one dispatch). */
+export function directConvFits(s: Pick<DirectConvSpec, 'OW' | 'KH' | 'KW'>, batch: number): boolean {
+  const { SX, XS } = strips(s.OW);
+  return XS * s.KH * s.KW <= MAX_UNROLLED && Math.ceil((batch * SX) / LANES) <= MAX_WORKGROUPS_PER_DIM;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -212,10 +213,10 @@ function weightGradBlock(s: Pick<DirectConvSpec, 'CO' | 'KH' | 'KW'>): number {
  * 5x5 over 6 (10 against 7.1) 4.4-5.8 -> 3.7 ms; 16 of 3x3 over 16 (7.3 against 7.1) 7.8-8.0 against 9.4-10.0
  * ms direct, and the CIFAR net's 3x3 layers 54 against 95 ms direct: the matmul stays there.
  */
-export function directWeightGradPays(s: DirectConvWeightGradSpec): boolean {
+export function directWeightGradPays(s: DirectConvWeightGradSpec, batch: number): boolean {
   const OB = weightGradBlock(s);
-  if (OB < 1) return false;
-  const { XS } = strips(s.OW, WEIGHT_GRAD_STRIP);
+  const { SX, XS } = strips(s.OW, WEIGHT_GRAD_STRIP);
+  if (OB < 1 || Math.ceil((batch * SX) / LANES) > MAX_WORKGROUPS_PER_DIM || s.CI * Math.ceil(s.CO / OB) > MAX_WORKGROUPS_PER_DIM) return false;
   const direct = (OB * s.KH * s.KW * XS) / (OB * XS + s.KH * (XS + (s.KW - 1) * s.DW));
   const { TM, TN } = shuffleBlock(s.CO, s.CI * s.KH * s.KW + 1);
   const matmul = (TM * TN) / (2 * TN + TM / LANES);

@@ -86,7 +86,7 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
   const K = (win.C / groups) * win.kh * win.kw;
   const L = win.OH * win.OW;
   const implicit = implicitColumns(N, win, groups);
-  const direct = runsDirect(win, groups, win.C);
+  const direct = runsDirect(win, groups, win.C, N);
   const saveCols = !implicit && !direct && isGradEnabled() && weight.requiresGrad && !isPlainReshape(win) && N * K * groups * L * 4 <= SAVED_COLS_MAX_BYTES;
   // A learnt bias makes the saved columns end in a row of ones per batch item, so the weight
   // gradient's product also yields the bias gradient (splitWeightAndBias) instead of a separate
@@ -114,7 +114,7 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
     const withBias = !!bias && needsGrad(bias);
     // the direct kernel's partial sums where they take fewer loads than the matmul; a recorded backward unfolds
     const directSpec = weightGradSpec(win, Cout, withBias);
-    if (needsGrad(weight) && !isGradEnabled() && runsDirectWeightGradient(directSpec, groups, win)) return [dx, ...directWeightGradient(x, g, directSpec)];
+    if (needsGrad(weight) && !isGradEnabled() && runsDirectWeightGradient(directSpec, groups, win, N)) return [dx, ...directWeightGradient(x, g, directSpec)];
     // implicit columns: the products for dW (and the bias gradient, from a ones column) read x directly; a recorded backward unfolds
     if (implicit && needsGrad(weight) && !isGradEnabled())
       return [dx, ...splitWeightAndBias(implicitProduct('taps', reshape(g, [N, Cout, L]), x, win, { onesRow: withBias }), weight.shape, withBias)];
@@ -162,7 +162,7 @@ const IMPLICIT_MAX_COLUMNS = 65535 * 32;
  * (`inputChannels` x taps; the MNIST CNN's first layer: 1 x 3 x 3) its stores outweigh that, and
  * the matmul, which stores four outputs at a time, stays (9.5 against 4.9 GFLOP/s there).
  */
-const runsDirect = (win: Window2d, groups: number, inputChannels: number) =>
+const runsDirect = (win: Window2d, groups: number, inputChannels: number, batch: number) =>
   kernelTarget() === 'cpu-simd' &&
   kernelSubgroupSize() === 8 &&
   groups === 1 &&
@@ -170,7 +170,7 @@ const runsDirect = (win: Window2d, groups: number, inputChannels: number) =>
   win.sw === 1 &&
   !isPlainReshape(win) &&
   inputChannels * win.kh * win.kw >= 16 &&
-  directConvFits({ OW: Math.max(win.W, win.OW), KH: win.kh, KW: win.kw });
+  directConvFits({ OW: Math.max(win.W, win.OW), KH: win.kh, KW: win.kw }, batch);
 
 /**
  * The direct kernel for the conv of window `win` (seen from conv2d: image [C, H, W], grid [OH, OW]):
@@ -202,8 +202,8 @@ function directConv(pass: 'forward' | 'inputGradient', x: Tensor, weight: Tensor
  * than the matmul over its columns (few output channels, or many taps: `directWeightGradPays`) takes
  * it from there, on CPU adapters with 8-lane subgroups (LeNet-5's conv1: 1.2 -> 0.6 ms on lavapipe).
  */
-const runsDirectWeightGradient = (spec: DirectConvWeightGradSpec, groups: number, win: Window2d) =>
-  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win) && directWeightGradPays(spec);
+const runsDirectWeightGradient = (spec: DirectConvWeightGradSpec, groups: number, win: Window2d, batch: number) =>
+  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win) && directWeightGradPays(spec, batch);
 
 const weightGradSpec = (win: Window2d, Cout: number, bias: boolean): DirectConvWeightGradSpec => ({
   CI: win.C, H: win.H, W: win.W, CO: Cout, OH: win.OH, OW: win.OW, KH: win.kh, KW: win.kw, PH: win.ph, PW: win.pw, DH: win.dh, DW: win.dw, bias,
@@ -271,7 +271,7 @@ function convTranspose2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: n
   const L = win.OH * win.OW;
   const out = noGrad(() =>
     tidy(() => {
-      if (runsDirect(win, groups, weight.shape[0]!)) return directConv('inputGradient', x, weight, null, win);
+      if (runsDirect(win, groups, weight.shape[0]!, N)) return directConv('inputGradient', x, weight, null, win);
       const wT = transpose(reshape(weight, [groups, CinG, K]), -1, -2); // [G, K, CinG], read transposed in place
       const cols =
         groups === 1
