@@ -1,7 +1,8 @@
 /**
  * Direct convolution for CPU adapters whose subgroups are 8 lanes wide (lavapipe on AVX2): a
  * stride-1 convolution computed from the image itself, without a column matrix, for conv2d's
- * forward and its input gradient (conv.ts).
+ * forward and its input gradient, and (second generator, below) its weight gradient (conv.ts
+ * says where each runs).
  *
  * Why: lavapipe scalarises every lane's load, so a kernel costs about its number of loads. The
  * matmul over a conv's columns (implicit-columns.ts) loads each column entry once per block of
@@ -12,8 +13,9 @@
  * are loaded once per subgroup, a few by each lane, and handed round with subgroupBroadcast.
  * The input gradient of a stride-1 conv is itself such a correlation, of the output gradient
  * with the kernel flipped and its channel axes swapped, so both use this one generator.
- * Measured (bench/notes/training-step-lavapipe.md): LeNet-5's conv1 forward 1.24 -> ~0.6 ms,
- * conv2 forward 1.39 -> ~0.8 ms, conv2 input gradient ~3 ms (product + col2im) -> ~1 ms.
+ * Measured on lavapipe (bench/notes/training-step-lavapipe.md, LeNet-5 at batch 64): conv1 forward
+ * 1.11-1.16 -> 0.71-0.74 ms, conv2 forward 1.21-1.24 -> 0.85-0.99 ms, conv2 input gradient 2.9-3.8 ms
+ * (product + col2im) -> 1.09-1.20 ms.
  */
 import { UniformWriter } from './common.ts';
 import { MAX_WORKGROUPS_PER_DIM, shuffleBlock } from './matmul.ts';
@@ -96,6 +98,10 @@ ${body}
         }
       }`;
 
+/** The geometry as WGSL constants. */
+const geometry = (s: DirectConvSpec | DirectConvWeightGradSpec) => `const CI = ${s.CI}u; const H = ${s.H}u; const W = ${s.W}u; const CO = ${s.CO}u; const OH = ${s.OH}u; const OW = ${s.OW}u;
+const KH = ${s.KH}u; const KW = ${s.KW}u; const PH = ${s.PH}i; const PW = ${s.PW}i;`;
+
 /** Geometry, blocking, uniforms and bindings: x, `second` (read), `out` (written), the uniforms, and an optional fifth array. */
 const declarations = (s: DirectConvSpec | DirectConvWeightGradSpec, SX: number, XS: number, OB: number, second: string, out: string, fifth?: { name: string; access: 'read' | 'read_write' }) => `${geometry(s)}
 const SX = ${SX}u; const XS = ${XS}u; const OB = ${OB}u;
@@ -110,10 +116,6 @@ const LANE = `  let lane = wid.x * ${LANES}u + lid;
   let l = min(lane, p.lanes - 1u);
   let n = l / SX;
   let x0 = (l % SX) * XS;`;
-
-/** The geometry as WGSL constants. */
-const geometry = (s: DirectConvSpec | DirectConvWeightGradSpec) => `const CI = ${s.CI}u; const H = ${s.H}u; const W = ${s.W}u; const CO = ${s.CO}u; const OH = ${s.OH}u; const OW = ${s.OW}u;
-const KH = ${s.KH}u; const KW = ${s.KW}u; const PH = ${s.PH}i; const PW = ${s.PW}i;`;
 
 export function directConvLaunch(s: DirectConvSpec, batch: number) {
   const { SX, XS } = strips(s.OW);
