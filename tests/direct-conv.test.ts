@@ -25,13 +25,15 @@ const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * Which passes run the direct kernel: the forward and the input gradient where each output sums at
- * least 16 products, the weight gradient where its loads per multiply-add beat the matmul's by 20%
- * (directWeightGradPays: few output channels, or 5x5 taps; not 3x3 taps over many channels).
+ * least 16 products, the weight gradient where a layout's loads per multiply-add beat the matmul's
+ * by 20% (directWeightGradLayout: 'strips' for few input channels and output channels, 'channels'
+ * for 4 or more input channels).
  */
 interface Direct {
   forward: boolean;
   inputGradient: boolean;
-  weightGradient: boolean;
+  /** false: the matmul; else the direct kernel's layout (lanes over images and strips, or over input channels). */
+  weightGradient: false | 'strips' | 'channels';
 }
 
 interface Case {
@@ -43,11 +45,15 @@ interface Case {
   direct: Direct;
 }
 
-const all: Direct = { forward: true, inputGradient: true, weightGradient: true };
+const all: Direct = { forward: true, inputGradient: true, weightGradient: 'strips' };
 const cases: Case[] = [
   // LeNet-5's two convolutions
   { x: [3, 1, 28, 28], w: [6, 1, 5, 5], opts: { padding: 2 }, bias: true, direct: all },
-  { x: [3, 6, 14, 14], w: [16, 6, 5, 5], opts: {}, bias: true, direct: all },
+  { x: [3, 6, 14, 14], w: [16, 6, 5, 5], opts: {}, bias: true, direct: { ...all, weightGradient: 'channels' } },
+  // the 'channels' weight gradient: 11 input channels (a second block of 3), 20 output channels in 2 blocks, 5 images
+  { x: [5, 11, 9, 13], w: [20, 11, 3, 3], opts: { padding: 1 }, bias: true, direct: { ...all, weightGradient: 'channels' } },
+  // ... and 35 images in chunks of 2 (the last one short), dilation, rows of two strips
+  { x: [35, 6, 9, 21], w: [16, 6, 3, 5], opts: { padding: [2, 1], dilation: [2, 1] }, bias: true, direct: { ...all, weightGradient: 'channels' } },
   // 37 output channels: blocks that do not divide; 19 columns: strips of 10 and 9; 9 rows: a last workgroup with one row
   { x: [2, 3, 9, 19], w: [37, 3, 3, 3], opts: { padding: 1 }, bias: true, direct: { ...all, weightGradient: false } },
   // padding wider than the kernel (the input gradient's padding is negative), non-square kernel, one image; 2 x 2 x 3 = 12 products per output: a matmul forward
@@ -90,7 +96,8 @@ describe.skipIf(!lavapipeLike)('direct convolution against the unfolded matmul p
     it(`${what}: output and gradients`, async () => {
       const direct = run(c, false);
       const ran = (pass: string) => direct.names.some((n) => n.startsWith(`direct_conv_${pass}`));
-      expect({ forward: ran('forward'), inputGradient: ran('input_gradient'), weightGradient: ran('weight_gradient') }).toEqual(c.direct);
+      const weightGradient = ran('weight_gradient_channels') ? 'channels' : ran('weight_gradient') ? 'strips' : false;
+      expect({ forward: ran('forward'), inputGradient: ran('input_gradient'), weightGradient }).toEqual(c.direct);
       setKernelTarget('gpu');
       onTestFinished(() => setKernelTarget(undefined));
       const unfolded = run(c, false);

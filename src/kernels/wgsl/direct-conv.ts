@@ -103,9 +103,18 @@ const geometry = (s: DirectConvSpec | DirectConvWeightGradSpec) => `const CI = $
 const KH = ${s.KH}u; const KW = ${s.KW}u; const PH = ${s.PH}i; const PW = ${s.PW}i;`;
 
 /** Geometry, blocking, uniforms and bindings: x, `second` (read), `out` (written), the uniforms, and an optional fifth array. */
-const declarations = (s: DirectConvSpec | DirectConvWeightGradSpec, SX: number, XS: number, OB: number, second: string, out: string, fifth?: { name: string; access: 'read' | 'read_write' }) => `${geometry(s)}
+const declarations = (
+  s: DirectConvSpec | DirectConvWeightGradSpec,
+  SX: number,
+  XS: number,
+  OB: number,
+  second: string,
+  out: string,
+  fifth?: { name: string; access: 'read' | 'read_write' },
+  params = 'lanes: u32',
+) => `${geometry(s)}
 const SX = ${SX}u; const XS = ${XS}u; const OB = ${OB}u;
-struct Params { lanes: u32 }
+struct Params { ${params} }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> ${second}: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ${out}: array<f32>;
@@ -206,29 +215,66 @@ function weightGradBlock(s: Pick<DirectConvSpec, 'CO' | 'KH' | 'KW'>): number {
 }
 
 /**
- * Where the direct weight gradient is worth it, by loads per multiply-add (what a lavapipe kernel's
- * time follows): the direct kernel's lane loads OB x XS values of g and KH rows of XS + (KW - 1) * DW
- * pixels for OB * KH * KW * XS multiply-adds; the matmul over the implicit columns (conv.ts) loads TN
- * column entries, each costing about two loads with its address arithmetic, and TM / 8 of A per step for
- * TM * TN. The direct kernel runs where it does 20% better. Measured on lavapipe (a weight gradient
- * with its forward): LeNet-5's conv1 (6 channels, 5x5; 10.8 against 2.7) 1.22 -> 0.62 ms; 16 channels of
- * 5x5 over 6 (10 against 7.1) 4.4-5.8 -> 3.7 ms; 16 of 3x3 over 16 (7.3 against 7.1) 7.8-8.0 against 9.4-10.0
- * ms direct, and the CIFAR net's 3x3 layers 54 against 95 ms direct: the matmul stays there.
+ * The direct weight gradient's two layouts, by what a lane owns:
+ *   'strips':   a strip of outputs of one image (all rows) for one input channel; its lanes are
+ *               images and strips, summed at the end by subgroupAdd (weightGradSource). Suits few
+ *               input channels (LeNet-5's first layer: 1).
+ *   'channels': an input channel; the workgroup's 8 lanes are 8 input channels that walk the same
+ *               images, rows and strips together, so each value of g is loaded by one lane and
+ *               handed to all by subgroupBroadcast (weightGradChannelsSource). Suits 8 or more.
  */
-export function directWeightGradPays(s: DirectConvWeightGradSpec, batch: number): boolean {
+export type WeightGradLayout = 'strips' | 'channels';
+
+/** Strip widths: 'strips' keeps OB x XS values of g per lane, so narrower strips; 'channels' shares them. */
+const stripsFor = (layout: WeightGradLayout, OW: number) => strips(OW, layout === 'strips' ? WEIGHT_GRAD_STRIP : 16);
+
+/**
+ * Which computes a conv's weight gradient on lavapipe, by loads per multiply-add (what a lavapipe
+ * kernel's time follows): 'strips' loads OB x XS values of g and KH rows of XS + (KW - 1) * DW pixels
+ * per lane for OB * KH * KW * XS multiply-adds; 'channels' the same rows of pixels but only
+ * OB * XS / 8 values of g, with min(CI, 8) of its 8 lanes busy (at least 4: the CIFAR net's first
+ * layer, 3 channels, ran 7.3 ms this way against 5.4 as a matmul); the matmul over the implicit columns
+ * (conv.ts) loads TN column entries, each costing about two loads with its address arithmetic, and
+ * TM / 8 of A per step for TM * TN. A direct layout runs where it does 20% better than the matmul.
+ * Measured on lavapipe (a weight gradient with its forward): LeNet-5's conv1 (6 channels, 5x5;
+ * strips 10.8 against 2.7) 1.22 -> 0.62 ms; 16 channels of 5x5 over 6 (strips 10 against 7.1)
+ * 4.4-5.8 -> 3.7 ms; 16 of 3x3 over 16 with strips (7.3 against 7.1) 7.8-8.0 against 9.4-10.0 ms,
+ * and the CIFAR net's 3x3 layers 54 against 95 ms with strips; with 'channels', LeNet-5's conv2
+ * 1.59 -> 0.89 ms, the MNIST CNN's conv2 54-59 -> 37 ms, the CIFAR net's other five 212 -> 99 ms.
+ */
+export function directWeightGradLayout(s: DirectConvWeightGradSpec, batch: number): WeightGradLayout | undefined {
   const OB = weightGradBlock(s);
-  const { SX, XS } = strips(s.OW, WEIGHT_GRAD_STRIP);
-  if (OB < 1 || Math.ceil((batch * SX) / LANES) > MAX_WORKGROUPS_PER_DIM || s.CI * Math.ceil(s.CO / OB) > MAX_WORKGROUPS_PER_DIM) return false;
-  const direct = (OB * s.KH * s.KW * XS) / (OB * XS + s.KH * (XS + (s.KW - 1) * s.DW));
+  if (OB < 1 || s.CI * Math.ceil(s.CO / OB) > MAX_WORKGROUPS_PER_DIM) return undefined;
+  const row = (XS: number) => s.KH * (XS + (s.KW - 1) * s.DW);
+  const products = (XS: number) => OB * s.KH * s.KW * XS;
+  const strip = stripsFor('strips', s.OW);
+  const lanesFit = Math.ceil((batch * strip.SX) / LANES) <= MAX_WORKGROUPS_PER_DIM;
+  const perStrip = lanesFit ? products(strip.XS) / (OB * strip.XS + row(strip.XS)) : 0;
+  const wide = stripsFor('channels', s.OW).XS;
+  const perChannel = s.CI >= LANES / 2 ? (products(wide) / (row(wide) + Math.ceil((OB * wide) / LANES))) * (Math.min(s.CI, LANES) / LANES) : 0;
   const { TM, TN } = shuffleBlock(s.CO, s.CI * s.KH * s.KW + 1);
   const matmul = (TM * TN) / (2 * TN + TM / LANES);
-  return direct > 1.2 * matmul;
+  if (Math.max(perStrip, perChannel) < 1.2 * matmul) return undefined;
+  return perStrip >= perChannel ? 'strips' : 'channels';
 }
 
-export function directConvWeightGradLaunch(s: DirectConvWeightGradSpec, batch: number) {
-  const { SX, XS } = strips(s.OW, WEIGHT_GRAD_STRIP);
+export function directConvWeightGradLaunch(s: DirectConvWeightGradSpec, batch: number, layout: WeightGradLayout) {
+  const { SX, XS } = stripsFor(layout, s.OW);
   const OB = weightGradBlock(s);
   const blocks = Math.ceil(s.CO / OB);
+  if (layout === 'channels') {
+    // enough workgroups for the cores: the batch is split into chunks where the channel blocks are few
+    const channelBlocks = Math.ceil(s.CI / LANES);
+    const chunks = Math.max(1, Math.min(batch, Math.ceil(64 / (blocks * channelBlocks))));
+    const perChunk = Math.ceil(batch / chunks);
+    return {
+      name: `direct_conv_weight_gradient_channels_${OB}x${XS}`,
+      source: memo(`weightGradChannels|${JSON.stringify(s)}`, () => weightGradChannelsSource(s, SX, XS, OB)),
+      uniforms: new UniformWriter().u32(batch).u32(perChunk).finish(),
+      workgroups: [Math.ceil(batch / perChunk), blocks, channelBlocks] as [number, number, number],
+      partials: Math.ceil(batch / perChunk),
+    };
+  }
   const lanes = batch * SX;
   return {
     name: `direct_conv_weight_gradient_${OB}x${XS}`,
@@ -280,6 +326,57 @@ ${taps
   .flatMap(([ky, kx]) => range(OB).map((ob) => `  { let v = subgroupAdd(${acc(ob, ky, kx)}); if (sid == 0u && o0 + ${ob}u < CO) { partial[(((o0 + ${ob}u) * CI + c) * ${s.KH * s.KW}u + ${ky * s.KW + kx}u) * nwg.x + wid.x] = v; } }`))
   .join('\n')}
 ${s.bias ? range(OB).map((ob) => `  { let v = subgroupAdd(bs${ob}); if (sid == 0u && c == 0u && o0 + ${ob}u < CO) { partialBias[(o0 + ${ob}u) * nwg.x + wid.x] = v; } }`).join('\n') : ''}
+}
+`;
+}
+
+function weightGradChannelsSource(s: DirectConvWeightGradSpec, SX: number, XS: number, OB: number): string {
+  const segment = XS + (s.KW - 1) * s.DW;
+  const pairs = OB * XS; // values of g per strip: (ob, j) = q / XS, q % XS
+  const owned = Math.ceil(pairs / LANES);
+  const acc = (ob: number, ky: number, kx: number) => `a${ob}_${ky}_${kx}`;
+  const taps = range(s.KH).flatMap((ky) => range(s.KW).map((kx) => [ky, kx] as const));
+  const products = (ky: number) =>
+    range(OB)
+      .flatMap((ob) => range(XS).map((j) => `          ${range(s.KW).map((kx) => `${acc(ob, ky, kx)} = fma(g${ob}_${j}, s${j + kx * s.DW}, ${acc(ob, ky, kx)});`).join(' ')}`))
+      .join('\n');
+  return `enable subgroups;
+// direct_conv_weight_gradient (channels): partial[o, c, ky, kx, w] = sum over the images of chunk w and all their
+// outputs (oy, ox) of g[n, o, oy, ox] * x[n, c, oy - PH + ky * DH, ox - PW + kx * DW]${s.bias ? '; partialBias[o, w] = sum of g[n, o, oy, ox]' : ''}.
+// Workgroup (w, y, z) is 8 lanes, output channels o = y * OB .. + OB - 1, images n = w * p.perChunk .. (of p.batch);
+// lane lid is input channel c = z * 8 + lid. The lanes walk the same rows and strips of XS outputs together:
+// per strip, lane sid loads the strip's values of g for pairs (ob, j) = q / XS, q % XS, q = sid, sid + 8, ...
+// (own0 ..), subgroupBroadcast hands every value to every lane (g{ob}_{j}), and per tap row each lane loads
+// the XS + (KW - 1) * DW pixels of its channel that the strip's taps read (s0 ..).
+${declarations(s, SX, XS, OB, 'g', 'partial', s.bias ? { name: 'partialBias', access: 'read_write' } : undefined, 'batch: u32, perChunk: u32')}
+
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let live = wid.z * ${LANES}u + lid < CI; // lanes past the last channel read the last one and store nothing
+  let c = min(wid.z * ${LANES}u + lid, CI - 1u);
+  let o0 = wid.y * OB;
+${range(owned).map((m) => `  let q${m} = min(sid + ${m * LANES}u, ${pairs - 1}u); let go${m} = min(o0 + q${m} / XS, CO - 1u); let gj${m} = q${m} % XS;`).join('\n')}
+${taps.map(([ky, kx]) => `  ${range(OB).map((ob) => `var ${acc(ob, ky, kx)} = 0.0;`).join(' ')}`).join('\n')}
+${s.bias ? `  ${range(OB).map((ob) => `var bs${ob} = 0.0;`).join(' ')}` : ''}
+  let nEnd = min((wid.x + 1u) * p.perChunk, p.batch);
+  for (var n = wid.x * p.perChunk; n < nEnd; n++) {
+    for (var oy = 0u; oy < OH; oy++) {
+      for (var sx = 0u; sx < SX; sx++) {
+        let x0 = sx * XS;
+${range(owned).map((m) => `        let own${m} = select(0.0, g[((n * CO + go${m}) * OH + oy) * OW + min(x0 + gj${m}, OW - 1u)], x0 + gj${m} < OW);`).join('\n')}
+${range(OB)
+  .map((ob) => `        ${range(XS).map((j) => { const q = ob * XS + j; return `let g${ob}_${j} = subgroupBroadcast(own${Math.floor(q / LANES)}, ${q % LANES}u);`; }).join(' ')}`)
+  .join('\n')}
+${s.bias ? range(OB).map((ob) => `        bs${ob} += ${range(XS).map((j) => `g${ob}_${j}`).join(' + ')};`).join('\n') : ''}
+${stripSetup(segment).replace(/^ {2}/gm, '        ')}
+${range(s.KH).map((ky) => tapRow(ky, s.DH, segment, products(ky))).join('\n')}
+      }
+    }
+  }
+  if (live) {
+${taps.flatMap(([ky, kx]) => range(OB).map((ob) => `    if (o0 + ${ob}u < CO) { partial[(((o0 + ${ob}u) * CI + c) * ${s.KH * s.KW}u + ${ky * s.KW + kx}u) * nwg.x + wid.x] = ${acc(ob, ky, kx)}; }`)).join('\n')}
+  }
+${s.bias ? `  if (wid.z == 0u && lid == 0u) {\n${range(OB).map((ob) => `    if (o0 + ${ob}u < CO) { partialBias[(o0 + ${ob}u) * nwg.x + wid.x] = bs${ob}; }`).join('\n')}\n  }` : ''}
 }
 `;
 }

@@ -19,7 +19,7 @@
  */
 import { isGradEnabled, needsGrad, noGrad, record } from '../../autograd/node.ts';
 import { dispatch, kernelSubgroupSize, kernelTarget, runtime } from '../../kernels/runtime.ts';
-import { directConvFits, directConvLaunch, directConvWeightGradLaunch, directWeightGradPays, type DirectConvSpec, type DirectConvWeightGradSpec } from '../../kernels/wgsl/direct-conv.ts';
+import { directConvFits, directConvLaunch, directConvWeightGradLaunch, directWeightGradLayout, type DirectConvSpec, type DirectConvWeightGradSpec, type WeightGradLayout } from '../../kernels/wgsl/direct-conv.ts';
 import { planMatmul } from '../../kernels/wgsl/matmul.ts';
 import { shapeStr, type Shape } from '../shape.ts';
 import { emptyTensor, tidy, type Tensor } from '../tensor.ts';
@@ -114,7 +114,8 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
     const withBias = !!bias && needsGrad(bias);
     // the direct kernel's partial sums where they take fewer loads than the matmul; a recorded backward unfolds
     const directSpec = weightGradSpec(win, Cout, withBias);
-    if (needsGrad(weight) && !isGradEnabled() && runsDirectWeightGradient(directSpec, groups, win, N)) return [dx, ...directWeightGradient(x, g, directSpec)];
+    const layout = needsGrad(weight) && !isGradEnabled() ? directWeightGradientLayout(directSpec, groups, win, N) : undefined;
+    if (layout) return [dx, ...directWeightGradient(x, g, directSpec, layout)];
     // implicit columns: the products for dW (and the bias gradient, from a ones column) read x directly; a recorded backward unfolds
     if (implicit && needsGrad(weight) && !isGradEnabled())
       return [dx, ...splitWeightAndBias(implicitProduct('taps', reshape(g, [N, Cout, L]), x, win, { onesRow: withBias }), weight.shape, withBias)];
@@ -198,22 +199,22 @@ function directConv(pass: 'forward' | 'inputGradient', x: Tensor, weight: Tensor
 }
 
 /**
- * A stride-1 conv whose weight gradient the direct kernel computes with fewer loads per multiply-add
- * than the matmul over its columns (few output channels, or many taps: `directWeightGradPays`) takes
- * it from there, on CPU adapters with 8-lane subgroups (LeNet-5's conv1: 1.2 -> 0.6 ms on lavapipe).
+ * A stride-1 conv whose weight gradient a direct kernel computes with fewer loads per multiply-add
+ * than the matmul over its columns (`directWeightGradLayout` picks the layout, or none) takes it from
+ * there, on CPU adapters with 8-lane subgroups (LeNet-5's conv1: 1.2 -> 0.6 ms on lavapipe).
  */
-const runsDirectWeightGradient = (spec: DirectConvWeightGradSpec, groups: number, win: Window2d, batch: number) =>
-  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win) && directWeightGradPays(spec, batch);
+const directWeightGradientLayout = (spec: DirectConvWeightGradSpec, groups: number, win: Window2d, batch: number) =>
+  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win) ? directWeightGradLayout(spec, batch) : undefined;
 
 const weightGradSpec = (win: Window2d, Cout: number, bias: boolean): DirectConvWeightGradSpec => ({
   CI: win.C, H: win.H, W: win.W, CO: Cout, OH: win.OH, OW: win.OW, KH: win.kh, KW: win.kw, PH: win.ph, PW: win.pw, DH: win.dh, DW: win.dw, bias,
 });
 
 /** conv2d's weight gradient [Cout, C, kh, kw] (and bias gradient) from the direct kernel's partial sums per workgroup, summed here. */
-function directWeightGradient(x: Tensor, g: Tensor, spec: DirectConvWeightGradSpec): [Tensor, Tensor | null] {
+function directWeightGradient(x: Tensor, g: Tensor, spec: DirectConvWeightGradSpec, layout: WeightGradLayout): [Tensor, Tensor | null] {
   const N = x.shape[0]!;
   const Cout = spec.CO;
-  const launch = directConvWeightGradLaunch(spec, N);
+  const launch = directConvWeightGradLaunch(spec, N, layout);
   const partial = emptyTensor([Cout, spec.CI, spec.KH, spec.KW, launch.partials]);
   const partialBias = spec.bias ? emptyTensor([Cout, launch.partials]) : null;
   const operands = [x, g].map(asPlainArray);
