@@ -193,14 +193,10 @@ ${range(OB)
 }
 
 /**
- * conv2d's weight gradient where it has few output channels (the matmul over the columns then has
- * blocks of few rows, so few multiply-adds per load): for x [N, CI, H, W] and the output gradient
- * g [N, CO, OH, OW] of the conv `s` describes (forward view), lane l = (image n, strip sx) sums
- * g[n, o, oy, ox] * x[n, c, oy - PH + ky * DH, ox - PW + kx * DW] over its rows oy and outputs ox (and,
- * with s.bias, g[n, o, oy, ox]); workgroup w's 8 lanes add theirs up into partial[o, c, ky, kx, w] (and
- * partialBias[o, w]), and summing those over w (the innermost axis) gives dW [CO, CI, KH, KW] and the
- * bias gradient. Each row of g the lane loads (OB x XS values) meets every
- * tap: one row of XS + (KW - 1) * DW pixels per tap row feeds OB * KW * XS multiply-adds.
+ * conv2d's weight gradient, for the conv `s` describes (forward view): from x [N, CI, H, W] and the
+ * output gradient g [N, CO, OH, OW], partial sums partial[o, c, ky, kx, w] of
+ * g[n, o, oy, ox] * x[n, c, oy - PH + ky * DH, ox - PW + kx * DW] (and, with s.bias, partialBias[o, w]
+ * of g) whose sum over w (the innermost axis) is dW [CO, CI, KH, KW] (and the bias gradient).
  */
 export type DirectConvWeightGradSpec = Omit<DirectConvSpec, 'weights'>;
 
@@ -221,7 +217,7 @@ function weightGradBlock(s: Pick<DirectConvSpec, 'CO' | 'KH' | 'KW'>): number {
  *               input channels (LeNet-5's first layer: 1).
  *   'channels': an input channel; the workgroup's 8 lanes are 8 input channels that walk the same
  *               images, rows and strips together, so each value of g is loaded by one lane and
- *               handed to all by subgroupBroadcast (weightGradChannelsSource). Suits 8 or more.
+ *               handed to all by subgroupBroadcast (weightGradChannelsSource). Suits 4 or more.
  */
 export type WeightGradLayout = 'strips' | 'channels';
 
@@ -285,6 +281,12 @@ export function directConvWeightGradLaunch(s: DirectConvWeightGradSpec, batch: n
   };
 }
 
+/**
+ * The 'strips' layout: lane l = (image n, strip sx) sums over all rows oy of its strip for one input
+ * channel and OB output channels; workgroup w's 8 lanes add theirs up with subgroupAdd into partial
+ * column w. Each row of g the lane loads (OB x XS values) meets every tap: one row of
+ * XS + (KW - 1) * DW pixels per tap row feeds OB * KW * XS multiply-adds.
+ */
 function weightGradSource(s: DirectConvWeightGradSpec, SX: number, XS: number, OB: number, blocks: number): string {
   const segment = XS + (s.KW - 1) * s.DW;
   const acc = (ob: number, ky: number, kx: number) => `a${ob}_${ky}_${kx}`;
@@ -330,6 +332,7 @@ ${s.bias ? range(OB).map((ob) => `  { let v = subgroupAdd(bs${ob}); if (sid == 0
 `;
 }
 
+/** The 'channels' layout (directWeightGradLayout): partial column w is one chunk of images. */
 function weightGradChannelsSource(s: DirectConvWeightGradSpec, SX: number, XS: number, OB: number): string {
   const segment = XS + (s.KW - 1) * s.DW;
   const pairs = OB * XS; // values of g per strip: (ob, j) = q / XS, q % XS

@@ -7,7 +7,8 @@
  * On CPU-backed adapters conv2d (groups 1) skips the im2col pass: the matmul kernel reads unfold(x)
  * straight from x, forward and for the weight gradient (`implicitProduct`). Where their subgroups
  * are 8 lanes wide (lavapipe), a stride-1 conv's forward and input gradient skip the matmul too:
- * the direct kernel convolves the image itself (`directConv`, src/kernels/wgsl/direct-conv.ts).
+ * the direct kernel convolves the image itself (`directConv`, src/kernels/wgsl/direct-conv.ts),
+ * and its weight gradient does where a cost model says so (`directWeightGradient`).
  *
  * Each is the other's input gradient, and both weight gradients are the same batched product
  * g · unfold(image)^T summed over N (`conv2dWeightGrad`; conv2d's reuses the forward's unfolded
