@@ -1,7 +1,7 @@
 /**
  * The direct convolution kernels (src/kernels/wgsl/direct-conv.ts), which run stride-1 convs, their
- * input gradients and (for few output channels) their weight gradients on CPU adapters with 8-lane
- * subgroups, each where conv.ts's rules send it: the same values and gradients
+ * input gradients and (where a cost model picks a layout) their weight gradients on CPU adapters with
+ * 8-lane subgroups, each where conv.ts's rules send it: the same values and gradients
  * (first and second order) as the unfolded matmul path that GPU adapters take, over the geometries
  * where its blocking has edges: channel blocks and row strips that do not divide, rows past the
  * last workgroup's, lanes past the last image, padding wider than the kernel, dilation, 'same'

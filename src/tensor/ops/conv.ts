@@ -165,14 +165,11 @@ const IMPLICIT_MAX_COLUMNS = 65535 * 32;
  * the matmul, which stores four outputs at a time, stays (9.5 against 4.9 GFLOP/s there).
  */
 const runsDirect = (win: Window2d, groups: number, inputChannels: number, batch: number) =>
-  kernelTarget() === 'cpu-simd' &&
-  kernelSubgroupSize() === 8 &&
-  groups === 1 &&
-  win.sh === 1 &&
-  win.sw === 1 &&
-  !isPlainReshape(win) &&
-  inputChannels * win.kh * win.kw >= 16 &&
-  directConvFits({ OW: Math.max(win.W, win.OW), KH: win.kh, KW: win.kw }, batch);
+  directKernelsApply(win, groups) && inputChannels * win.kh * win.kw >= 16 && directConvFits({ OW: Math.max(win.W, win.OW), KH: win.kh, KW: win.kw }, batch);
+
+/** The direct kernels' common ground: lavapipe-like subgroups, one group, stride 1, not a 1x1 matmul. */
+const directKernelsApply = (win: Window2d, groups: number) =>
+  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win);
 
 /**
  * The direct kernel for the conv of window `win` (seen from conv2d: image [C, H, W], grid [OH, OW]):
@@ -205,7 +202,7 @@ function directConv(pass: 'forward' | 'inputGradient', x: Tensor, weight: Tensor
  * there, on CPU adapters with 8-lane subgroups (LeNet-5's conv1: 1.2 -> 0.6 ms on lavapipe).
  */
 const directWeightGradientLayout = (spec: DirectConvWeightGradSpec, groups: number, win: Window2d, batch: number) =>
-  kernelTarget() === 'cpu-simd' && kernelSubgroupSize() === 8 && groups === 1 && win.sh === 1 && win.sw === 1 && !isPlainReshape(win) ? directWeightGradLayout(spec, batch) : undefined;
+  directKernelsApply(win, groups) ? directWeightGradLayout(spec, batch) : undefined;
 
 const weightGradSpec = (win: Window2d, Cout: number, bias: boolean): DirectConvWeightGradSpec => ({
   CI: win.C, H: win.H, W: win.W, CO: Cout, OH: win.OH, OW: win.OW, KH: win.kh, KW: win.kw, PH: win.ph, PW: win.pw, DH: win.dh, DW: win.dw, bias,
