@@ -4,6 +4,7 @@
  * tarball; gunzip it first (node:zlib).
  */
 import { DatasetFormatError } from './errors.ts';
+import { printable } from './printable.ts';
 
 export interface TarEntry {
   name: string;
@@ -30,7 +31,7 @@ function octal(bytes: Uint8Array, start: number, len: number, file: string, what
   }
   const s = cstring(bytes, start, len).trim();
   if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new DatasetFormatError(file, 'corrupt', `tar header field ${what} is not octal: ${JSON.stringify(s)}`);
+  if (!/^[0-7]+$/.test(s)) throw new DatasetFormatError(file, 'corrupt', `tar header field ${what} is not octal: ${printable(JSON.stringify(s))}`);
   return parseInt(s, 8);
 }
 
@@ -60,7 +61,7 @@ export function readTar(bytes: Uint8Array, file = '<tar>'): TarEntry[] {
     const dataStart = pos + BLOCK;
     const dataEnd = dataStart + size;
     if (dataEnd > bytes.length) {
-      throw new DatasetFormatError(file, 'truncated', `tar entry ${JSON.stringify(longName ?? name)} needs ${size} bytes, only ${bytes.length - dataStart} left`);
+      throw new DatasetFormatError(file, 'truncated', `tar entry ${printable(JSON.stringify(longName ?? name))} needs ${size} bytes, only ${bytes.length - dataStart} left`);
     }
     const data = bytes.subarray(dataStart, dataEnd);
     pos = dataStart + Math.ceil(size / BLOCK) * BLOCK;

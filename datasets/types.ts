@@ -35,7 +35,10 @@ export interface LoadOptions {
   download?: boolean;
   /** Cache folder for downloads (default: GLASSBOX_CACHE or ~/.cache/glassbox/datasets). */
   cacheDir?: string;
-  /** Check the SHA-256 of the uncompressed bytes of local IDX files too (default false; downloads are always checked). */
+  /**
+   * Check local files against the data set's known checksums, once per file version (remembered in
+   * the cache folder) (default true, or false if GLASSBOX_VERIFY_DATA=0; downloads are always checked).
+   */
   verify?: boolean;
   /** Print download progress on stderr (default true). */
   progress?: boolean;

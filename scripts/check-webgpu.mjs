@@ -9,7 +9,10 @@ try {
 }
 Object.assign(globalThis, dawn.globals);
 const gpu = dawn.create([]);
-const adapter = await gpu.requestAdapter();
+// without Dawn's two adapter-limit warnings, as glassbox itself (once dist/ is built: scripts/setup.sh builds it first)
+const quiet = await import('../dist/src/kernels/native-stderr.js').then((m) => m.withoutDawnWarnings, () => undefined);
+const fs = await import('node:fs');
+const adapter = await (quiet ? quiet(fs, () => gpu.requestAdapter()) : gpu.requestAdapter());
 if (!adapter) {
   console.error('glassbox setup: requestAdapter() returned null: no Vulkan driver Dawn accepts (on Debian 12, Mesa must come from bookworm-backports)');
   process.exit(1);

@@ -1,9 +1,12 @@
 // Runs a TypeScript entry point: `node scripts/run-ts.mjs <entry.ts> [args...]`.
 //
-// Bundles the entry with esbuild (platform node, ES module) into dist/run/<entry>.mjs and imports
-// it; the script sees `process.argv.slice(2)` as the args given after the entry. Native and peer
-// packages (`webgpu`, `@tensorflow/*`) stay external and load from node_modules at run time.
+// Bundles the entry with esbuild (platform node, ES module) into dist/run/<entry>-<pid>.mjs, imports
+// it and deletes it when the process exits; the script sees `process.argv.slice(2)` as the args
+// given after the entry. One file per process, so scripts started together never read each
+// other's half-written bundle. Native and peer packages (`webgpu`, `@tensorflow/*`) stay external
+// and load from node_modules at run time. (The glassbox command runs the compiled dist/ instead.)
 import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -15,9 +18,13 @@ if (!entryArg) {
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const entry = resolve(entryArg);
-// one output per entry (bench/engine.ts -> dist/run/bench_engine.mjs), so different scripts can run at once
+// bench/engine.ts -> dist/run/bench_engine-<pid>.mjs
 const name = relative(root, entry).replace(/\.[cm]?tsx?$/, '').replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '');
-const outfile = resolve(root, 'dist/run', `${name}.mjs`);
+const outfile = resolve(root, 'dist/run', `${name}-${process.pid}.mjs`);
+process.on('exit', () => {
+  rmSync(outfile, { force: true });
+  rmSync(`${outfile}.map`, { force: true });
+});
 
 await build({
   entryPoints: [entry],

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything glassbox needs on a fresh machine, and does nothing when it is all there:
-#   - npm packages (npm ci) when node_modules is missing or older than package-lock.json;
+#   - npm packages (npm ci) when node_modules is missing or older than package-lock.json,
+#     and dist/ (the compiled sources, `npm run build`) when it is missing or older than a source;
 #   - a WebGPU driver: on Linux without a GPU, Mesa's lavapipe (software Vulkan) with
 #     libvulkan1, from bookworm-backports on Debian 12 (bookworm's own Mesa 22 is too old for Dawn);
 #   - for the tests and experiments: Debian's chromium (browser test, SwiftShader WebGPU) and
@@ -25,6 +26,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   log "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# dist/, the compiled package the glassbox command runs (bin/glassbox.mjs also rebuilds it after a source changes)
+node --input-type=module -e "await (await import('./scripts/build.mjs')).ensureBuilt()"
 
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

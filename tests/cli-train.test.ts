@@ -1,20 +1,26 @@
 /** The train / eval commands end to end on a small MNIST subset: files written, resume is exact. */
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../src/cli/args.ts';
 import { train, TRAIN_OPTIONS } from '../src/cli/train.ts';
+import { readCheckpoint, type WriteStep } from '../src/train/checkpoint.ts';
+import { LOCK_FILE } from '../src/train/run-lock.ts';
 
-const run = (argv: string[]) => train(parseArgs(argv, TRAIN_OPTIONS));
+const run = async (argv: string[]) => train(parseArgs(argv, TRAIN_OPTIONS)); // async: a usage error rejects
 const common = ['--model', 'mlp', '--dataset', 'mnist', '--limit', '640', '--val-limit', '500', '--optimizer', 'adam', '--seed', '3'];
+
+/** An uninterrupted 2-epoch run (written by the first test), which the crash tests compare with. */
+const straight = mkdtempSync(join(tmpdir(), 'gb-train-'));
 
 describe('glassbox train', () => {
   it('writes weights, metrics, curves; resuming after epoch 1 gives bit-identical weights to 2 straight epochs', async () => {
-    const straight = mkdtempSync(join(tmpdir(), 'gb-train-'));
     const resumed = mkdtempSync(join(tmpdir(), 'gb-train-'));
     await run([...common, '--epochs', '2', '--out', straight]);
-    for (const f of ['model.safetensors', 'optimizer.safetensors', 'checkpoint.json', 'metrics.json', 'curves.png']) expect(existsSync(join(straight, f)), f).toBe(true);
+    for (const f of ['model.safetensors', 'checkpoint.json', 'metrics.json', 'curves.png']) expect(existsSync(join(straight, f)), f).toBe(true);
+    expect(existsSync(join(readCheckpoint(straight).modelPath, '..', 'optimizer.safetensors'))).toBe(true);
+    expect(existsSync(join(straight, LOCK_FILE)), 'the lock is released at the end').toBe(false);
     const metrics = JSON.parse(readFileSync(join(straight, 'metrics.json'), 'utf8'));
     expect(metrics.epochs).toHaveLength(2);
     expect(metrics.epochs[1].valAccuracy).toBeGreaterThan(0.5);
@@ -34,6 +40,38 @@ describe('glassbox train', () => {
     expect(checkpoint.config.shift).toBe(2);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.epochs[0].valAccuracy).toBeGreaterThan(0.5);
-    await expect(run([...common, '--epochs', '1', '--shift', '1.5', '--out', out])).rejects.toThrow(/--shift must be a whole number/);
+    await expect(run([...common, '--epochs', '1', '--shift', '1.5', '--out', out])).rejects.toThrow(/'--shift <n>' argument '1.5' is invalid. It must be a whole number/);
+  });
+
+  // A kill between two writes of epoch 2's checkpoint, before and after its commit (every step is
+  // covered without the GPU in tests/checkpoint.test.ts): resuming ends with the uninterrupted
+  // run's weights, bit for bit. Before the checkpoint was one atomic unit, a kill between the
+  // weights' and checkpoint.json's renames resumed epoch 1's state with epoch 2's weights.
+  it.each(['rename-epoch-dir', 'copy-model'] as WriteStep[])('killed before %s of epoch 2, resumed: the same weights as an uninterrupted run', async (killedAt) => {
+    const out = mkdtempSync(join(tmpdir(), 'gb-train-'));
+    const kill = (step: WriteStep, epoch: number) => {
+      if (epoch === 2 && step === killedAt) throw new Error(`killed before ${step}`);
+    };
+    await expect(train(parseArgs([...common, '--epochs', '2', '--out', out], TRAIN_OPTIONS), { checkpointFault: kill })).rejects.toThrow(`killed before ${killedAt}`);
+    expect(existsSync(join(out, LOCK_FILE)), 'a failed run releases its lock').toBe(false);
+    await run(['--resume', out, '--epochs', '2']);
+    expect(Buffer.compare(readFileSync(join(out, 'model.safetensors')), readFileSync(join(straight, 'model.safetensors')))).toBe(0);
+    expect(readCheckpoint(out).state.history.map((h) => h.trainLoss)).toEqual(readCheckpoint(straight).state.history.map((h) => h.trainLoss));
+  });
+
+  it('a folder in use by another run is refused, naming its pid', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gb-train-'));
+    writeFileSync(join(out, LOCK_FILE), `${process.pid}\n`); // a live process holds it
+    await expect(run([...common, '--epochs', '1', '--out', out])).rejects.toThrow(new RegExp(`in use by process ${process.pid} `));
+    await expect(run(['--resume', out])).rejects.toThrow(new RegExp(`in use by process ${process.pid} `));
+  });
+
+  it('--resume refuses options it would not apply, naming them, and a damaged checkpoint.json naming the field', async () => {
+    await expect(run(['--resume', straight, '--lr', '0.5', '--batch-size', '32'])).rejects.toThrow(/--batch-size, --lr would change it and are not applied/);
+    await expect(run(['--resume', straight, '--model', 'lenet5'])).rejects.toThrow(/--model would change it and is not applied/);
+    const damaged = mkdtempSync(join(tmpdir(), 'gb-train-'));
+    const manifest = JSON.parse(readFileSync(join(straight, 'checkpoint.json'), 'utf8'));
+    writeFileSync(join(damaged, 'checkpoint.json'), JSON.stringify({ ...manifest, epoch: 1e9 }));
+    await expect(run(['--resume', damaged, '--epochs', '3'])).rejects.toThrow(/checkpoint\.json: field 'epoch' must be a whole number from 1 to 2; got 1000000000/);
   });
 });

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -191,7 +191,8 @@ describe('CIFAR-10', () => {
     await mkdir(dir, { recursive: true });
     const good = gunzipSync(await readFile(join(CIFAR_DIR, 'test_batch.bin.gz')));
     await writeFile(join(dir, 'test_batch.bin'), good.subarray(0, 3073 * 5 + 100));
-    const err = await loadCifar10({ split: 'test', dir }).catch((e: unknown) => e);
+    // verify: false reaches the parser (the checksum check would refuse these files first)
+    const err = await loadCifar10({ split: 'test', dir, verify: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetFormatError);
     expect((err as DatasetFormatError).problem).toBe('truncated');
     expect(String(err)).toContain(join(dir, 'test_batch.bin'));
@@ -199,7 +200,7 @@ describe('CIFAR-10', () => {
     const bad = Buffer.from(good.subarray(0, 3073 * 3));
     bad[3073] = 42;
     await writeFile(join(dir, 'test_batch.bin'), bad);
-    const err2 = await loadCifar10({ split: 'test', dir }).catch((e: unknown) => e);
+    const err2 = await loadCifar10({ split: 'test', dir, verify: false }).catch((e: unknown) => e);
     expect((err2 as DatasetFormatError).problem).toBe('corrupt');
     expect(String(err2)).toMatch(/record 1 .* label 42/);
   });
@@ -228,11 +229,12 @@ describe('CIFAR-10', () => {
     const tarBytes = gunzipSync(await readFile(tgz));
     expect(() => readTar(tarBytes.subarray(0, 1000), tgz)).toThrow(DatasetFormatError);
 
-    // A folder holding just the tarball.
-    const train = await loadCifar10({ split: 'train', dir: srcDir });
+    // A folder holding just the tarball (verify: false: it is not the real one, whose MD5 is checked).
+    const train = await loadCifar10({ split: 'train', dir: srcDir, verify: false });
     expect(train.n).toBe(100);
     expect(Array.from(train.labels.subarray(0, 10))).toEqual([6, 9, 9, 4, 1, 1, 2, 7, 8, 3]);
-    const test = await loadCifar10({ split: 'test', dir: srcDir });
+    await expect(loadCifar10({ split: 'train', dir: srcDir, cacheDir: join(tmp, 'cifar-verified') })).rejects.toThrow(/MD5 c32a1d4ab5d03f1284b67883e8d87530 \(as distributed\)/);
+    const test = await loadCifar10({ split: 'test', dir: srcDir, verify: false });
     expect(test.n).toBe(1000);
 
     // The download path: the served archive is not the real one, so the authors' MD5 must reject it.
@@ -311,14 +313,105 @@ describe('IDX parsing errors', () => {
     const raw = gunzipSync(await readFile(join(MNIST_DIR, 't10k-images-idx3-ubyte.gz')));
     await writeFile(join(dir, 't10k-images-idx3-ubyte'), raw.subarray(0, 16 + 784 * 100 + 3));
     await writeFile(join(dir, 't10k-labels-idx1-ubyte.gz'), await readFile(join(MNIST_DIR, 't10k-labels-idx1-ubyte.gz')));
-    const err = await loadMnist({ split: 'test', dir }).catch((e: unknown) => e);
+    const err = await loadMnist({ split: 'test', dir, verify: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetFormatError);
     expect((err as DatasetFormatError).file).toBe(join(dir, 't10k-images-idx3-ubyte'));
     expect((err as DatasetFormatError).problem).toBe('truncated');
     // A labels file with the images' name: wrong format.
     await writeFile(join(dir, 't10k-images-idx3-ubyte'), gunzipSync(await readFile(join(MNIST_DIR, 't10k-labels-idx1-ubyte.gz'))));
-    const err2 = await loadMnist({ split: 'test', dir }).catch((e: unknown) => e);
+    const err2 = await loadMnist({ split: 'test', dir, verify: false }).catch((e: unknown) => e);
     expect((err2 as DatasetFormatError).problem).toBe('wrong-format');
+  });
+});
+
+describe('local copies are checked against the known checksums (verify.ts), and capped in size', () => {
+  /** A folder with MNIST's test labels and `images` as the test images. */
+  async function mnistWith(name: string, images: Uint8Array): Promise<string> {
+    const dir = join(tmp, name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 't10k-images-idx3-ubyte'), images);
+    await writeFile(join(dir, 't10k-labels-idx1-ubyte.gz'), await readFile(join(MNIST_DIR, 't10k-labels-idx1-ubyte.gz')));
+    return dir;
+  }
+  const realImages = async () => gunzipSync(await readFile(join(MNIST_DIR, 't10k-images-idx3-ubyte.gz')));
+  /** The real test images with their pixels replaced by noise: a valid header, so only the checksum can tell. */
+  async function noise(): Promise<Uint8Array> {
+    const bytes = await realImages();
+    const rng = new Rng(7);
+    for (let i = 16; i < bytes.length; i++) bytes[i] = rng.nextU32() & 0xff;
+    return bytes;
+  }
+
+  it('noise with a valid header is refused, naming the file, the hashes and how to skip; verify: false or GLASSBOX_VERIFY_DATA=0 skips', async () => {
+    const dir = await mnistWith('mnist-noise', await noise());
+    const cacheDir = join(tmp, 'verify-cache-noise');
+    const err = await loadMnist({ split: 'test', dir, cacheDir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatasetFormatError);
+    expect((err as DatasetFormatError).file).toBe(join(dir, 't10k-images-idx3-ubyte'));
+    expect(String(err)).toContain(`expected SHA-256 ${MNIST_FILES.testImages.checksum.sha256} (as distributed) or SHA-256 ${MNIST_FILES.testImages.checksum.gunzippedSha256} (uncompressed)`);
+    expect(String(err)).toContain('GLASSBOX_VERIFY_DATA=0');
+    expect((await loadMnist({ split: 'test', dir, cacheDir, verify: false })).n).toBe(10000);
+    expect((await withEnv({ GLASSBOX_VERIFY_DATA: '0' }, () => loadMnist({ split: 'test', dir, cacheDir }))).n).toBe(10000);
+  });
+
+  it('a match is remembered by path, size and mtime in the cache folder, not the data folder; a changed file is checked again', async () => {
+    const dir = await mnistWith('mnist-remembered', await realImages());
+    const images = join(dir, 't10k-images-idx3-ubyte');
+    const then = new Date('2026-01-01T00:00:00Z');
+    await utimes(images, then, then);
+    const cacheDir = join(tmp, 'verify-cache-remembered');
+    expect((await loadMnist({ split: 'test', dir, cacheDir })).n).toBe(10000);
+    const registry = JSON.parse(await readFile(join(cacheDir, 'verified-files.json'), 'utf8'));
+    expect(Object.keys(registry).sort()).toEqual([join(dir, 't10k-images-idx3-ubyte'), join(dir, 't10k-labels-idx1-ubyte.gz')]);
+    expect((await readdir(dir)).sort()).toEqual(['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte.gz']);
+    // what is remembered is trusted: a different file with the same size and mtime is not hashed again
+    const { size } = await stat(images);
+    await writeFile(images, await noise());
+    await utimes(images, then, then);
+    expect((await stat(images)).size).toBe(size);
+    expect((await loadMnist({ split: 'test', dir, cacheDir })).n).toBe(10000);
+    // touched (as any edit does): checked again, and refused
+    await utimes(images, new Date(), new Date());
+    await expect(loadMnist({ split: 'test', dir, cacheDir })).rejects.toThrow(/SHA-256 of the file is [0-9a-f]{64}; expected/);
+  });
+
+  it('the shared copies pass, the partial CIFAR-10 test set included; a longer test batch with that prefix passes, a flipped byte does not', async () => {
+    const cacheDir = join(tmp, 'verify-cache-shared');
+    expect((await loadMnist({ split: 'test', cacheDir })).n).toBe(10000);
+    expect((await loadCifar10({ split: 'test', cacheDir })).n).toBe(1000);
+    const partial = gunzipSync(await readFile(join(CIFAR_DIR, 'test_batch.bin.gz')));
+    const dir = join(tmp, 'cifar-longer');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'test_batch.bin'), Buffer.concat([partial, partial.subarray(0, 3073)])); // record 1001
+    expect((await loadCifar10({ split: 'test', dir, cacheDir })).n).toBe(1001);
+    const flipped = Buffer.from(partial);
+    flipped[3073 * 500 + 7] ^= 1;
+    await writeFile(join(dir, 'test_batch.bin'), flipped);
+    const err = await loadCifar10({ split: 'test', dir, cacheDir }).catch((e: unknown) => e);
+    expect((err as DatasetFormatError).file).toBe(join(dir, 'test_batch.bin'));
+    expect(String(err)).toMatch(/of the first 3073000 uncompressed bytes \(a known partial copy\)/);
+  });
+
+  it('an image size other than 28x28 is refused, naming the file', async () => {
+    const dir = await mnistWith('mnist-32px', encodeIdx(new Uint8Array(10000 * 32 * 32), [10000, 32, 32]));
+    const err = await loadMnist({ split: 'test', dir, verify: false }).catch((e: unknown) => e);
+    expect((err as DatasetFormatError).file).toBe(join(dir, 't10k-images-idx3-ubyte'));
+    expect(String(err)).toMatch(/dimension 1 is 32, expected 28/);
+  });
+
+  it('a small .gz that inflates past what the data set can use stops at the cap, naming it and GLASSBOX_MAX_INFLATED_MB', async () => {
+    // 65 MiB of zeros in 65 KB: more than MNIST's 64 MiB cap for an images file (the largest real one is 47 MB)
+    const bomb = gzipSync(Buffer.alloc(65 * 2 ** 20));
+    const dir = join(tmp, 'mnist-bomb');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 't10k-images-idx3-ubyte.gz'), bomb);
+    await writeFile(join(dir, 't10k-labels-idx1-ubyte.gz'), await readFile(join(MNIST_DIR, 't10k-labels-idx1-ubyte.gz')));
+    const err = await loadMnist({ split: 'test', dir, verify: false }).catch((e: unknown) => e);
+    expect((err as DatasetFormatError).file).toBe(join(dir, 't10k-images-idx3-ubyte.gz'));
+    expect(String(err)).toMatch(/gzip data inflates to more than 67108864 bytes \(64 MiB\), the cap for this file: .*47,040,016.*GLASSBOX_MAX_INFLATED_MB=<MiB>/);
+    // the variable lowers (or raises) every cap: the real labels (10 KB) pass 1 MiB, the real images (7.8 MB) do not
+    const real = await mnistWith('mnist-capped', await realImages());
+    await expect(withEnv({ GLASSBOX_MAX_INFLATED_MB: '1' }, () => loadMnist({ split: 'test', dir: real, verify: false }))).rejects.toThrow(/the file holds 7840016 bytes, more than 1048576 bytes \(1 MiB\), the cap for this file: set by GLASSBOX_MAX_INFLATED_MB/);
   });
 });
 

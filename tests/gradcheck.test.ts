@@ -681,3 +681,31 @@ describe('gradcheck: shared subgraphs and deep graphs', () => {
     expectClose(await x.grad!.toArray(), [expected, expected], { ...GRAD_TOL, what: 'deep chain' });
   });
 });
+
+describe('gradcheck: gridSample and affineGrid', () => {
+  // grid points N(0, 1): about a third fall outside [-1, 1], so zeros and border padding both matter
+  for (const mode of ['bilinear', 'nearest'] as const)
+    for (const paddingMode of ['zeros', 'border'] as const)
+      for (const alignCorners of [false, true]) {
+        const o = { mode, paddingMode, alignCorners };
+        check(`gridSample ${mode} ${paddingMode} alignCorners ${alignCorners}: input transposed, grid strided`, {
+          inputs: [inp([2, 2, 4, 5], 'normal', 'transposed'), inp([2, 3, 4, 2], 'normal', 'strided')],
+          gb: ([x, g]) => gb.gridSample(x!, g!, o),
+          ref: ([x, g]) => R.gridSample(x!, g!, o),
+        });
+      }
+  for (const alignCorners of [false, true]) {
+    check(`affineGrid alignCorners ${alignCorners}`, {
+      inputs: [inp([2, 2, 3])],
+      gb: ([t]) => gb.affineGrid(t!, [2, 1, 3, 4], { alignCorners }),
+      ref: ([t]) => R.affineGrid(t!, [2, 1, 3, 4], alignCorners),
+    });
+    // theta near the identity (a rotation and scale of the image), with irregular values: round ones put
+    // points on pixel centres, where bilinear sampling has a kink and finite differences mean nothing
+    check(`gridSample(affineGrid(theta)) bilinear border alignCorners ${alignCorners}`, {
+      inputs: [inp([2, 3, 5, 4]), { shape: [2, 2, 3], values: [0.9137, -0.2791, 0.1173, 0.2469, 1.0841, -0.0537, 1.1893, 0.2137, -0.1571, -0.1029, 0.8233, 0.2113] }],
+      gb: ([x, t]) => gb.gridSample(x!, gb.affineGrid(t!, [2, 3, 6, 5], { alignCorners }), { paddingMode: 'border', alignCorners }),
+      ref: ([x, t]) => R.gridSample(x!, R.affineGrid(t!, [2, 3, 6, 5], alignCorners), { mode: 'bilinear', paddingMode: 'border', alignCorners }),
+    });
+  }
+});

@@ -86,6 +86,8 @@ const OPS: Record<string, (x: Tensor[], a: Attrs) => Result> = {
   avgPool2d: (x, a) => gb.avgPool2d(x[0]!, a as gb.AvgPool2dOptions),
   adaptiveAvgPool2d: (x, a) => gb.adaptiveAvgPool2d(x[0]!, a.outputSize),
   interpolate: (x, a) => gb.interpolate(x[0]!, a),
+  gridSample: (x, a) => gb.gridSample(x[0]!, x[1]!, a),
+  affineGrid: (x, a) => gb.affineGrid(x[0]!, a.size, { alignCorners: a.alignCorners }),
   batchNorm: (x, a) => gb.batchNorm(x[0]!, x[1]!, x[2]!, x[3], x[4], a),
   unfold: (x, a) => gb.unfold(x[0]!, a as gb.UnfoldOptions),
   fold: (x, a) => gb.fold(x[0]!, a as gb.FoldOptions),

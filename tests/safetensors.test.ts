@@ -188,4 +188,37 @@ describe('malformed files', () => {
     expect(Array.from(file.tensors.get('h')!.data)).toEqual([Infinity, -Infinity, NaN]);
     expect(Array.from(file.tensors.get('b')!.data)).toEqual([Infinity, -Infinity, NaN]);
   });
+
+  it('a file in a Node Buffer that views a shared pool (byteOffset > 0) decodes its own bytes, not the pool start', () => {
+    // Buffer.from copies small arrays into Node's shared 8 KiB pool: its .buffer is the pool
+    const pooled = Buffer.from(good());
+    expect(pooled.byteOffset).toBeGreaterThan(0);
+    const file = parseSafetensors(pooled);
+    expect(Array.from(file.tensors.get('a.weight')!.data)).toEqual([1.5, 1.5, 1.5, 1.5, 1.5, 1.5]);
+    expect(Array.from(file.tensors.get('a.bias')!.data)).toEqual([1, 2]);
+    // and a view at an unaligned offset of a larger array
+    const inner = good();
+    const outer = new Uint8Array(inner.length + 3);
+    outer.set(inner, 3);
+    expect(Array.from(parseSafetensors(outer.subarray(3)).tensors.get('a.bias')!.data)).toEqual([1, 2]);
+  });
+
+  it("names and text from the file are escaped in messages: no raw control bytes reach the terminal", () => {
+    const evil = 'w\u001b[2J\u0000\u202e';
+    const messages = [
+      () => parseSafetensors(rawFile({ [evil]: { dtype: 'F32', shape: [1] } }, new Uint8Array(4))),
+      () => parseSafetensors(rawFile({ x: { dtype: evil, shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))),
+      () => parseSafetensors(rawFile(null, new Uint8Array(0), `{"\u001b[31m": 1\u0000`)),
+    ].map((f) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    });
+    for (const m of messages) expect(m).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(messages[0]).toContain("tensor 'w\\x1b[2J\\x00\\u202e'");
+    expect(messages[1]).toContain('dtype w\\x1b[2J\\x00\\u202e is not supported');
+  });
 });

@@ -10,6 +10,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as viz from '../src/viz/node.ts';
+import { buildPng } from './png-chunks.ts';
 
 /** Deterministic pseudo-random numbers in [0,1). */
 function rng(seed: number): () => number {
@@ -142,17 +143,18 @@ describe('attribution normalisation', () => {
 });
 
 describe('zlib and PNG', () => {
-  it('deflate output is read by Node zlib, and inflate reads zlib at every level', () => {
-    const r = rng(7);
-    const data = new Uint8Array(70000);
-    for (let i = 0; i < data.length; i++) data[i] = i % 3000 < 1500 ? (i >> 4) & 255 : Math.floor(r() * 256);
-    for (const input of [data, new Uint8Array(0), Uint8Array.from([1]), new Uint8Array(100000).fill(9)]) {
-      const z = viz.deflate(input);
-      expectBytes(inflateSync(z), input, 'zlib.inflateSync(deflate)');
-      expectBytes(viz.inflate(z), input, 'inflate(deflate)');
-      for (const level of [0, 1, 6, 9]) expectBytes(viz.inflate(new Uint8Array(deflateSync(input, { level }))), input, `inflate(zlib level ${level})`);
+  it("encodePng's image data is a zlib stream Node reads, and decodePng reads Node's at every level", () => {
+    const img = randomImage(120, 80, 'rgb', 7);
+    const png = viz.encodePng(img);
+    const idatLength = new DataView(png.buffer, png.byteOffset).getUint32(33);
+    const scanlines = inflateSync(png.subarray(41, 41 + idatLength)); // after the signature and IHDR: IDAT's body
+    expect(scanlines.length).toBe(80 * (1 + 120 * 3));
+    for (const level of [0, 1, 6, 9]) {
+      const ihdr = Array.from(png.subarray(16, 29));
+      const recompressed = buildPng([['IHDR', ihdr], ['IDAT', Array.from(deflateSync(scanlines, { level }))], ['IEND', []]]);
+      expectBytes(viz.decodePng(recompressed).data, img.data, `zlib level ${level}`);
     }
-    expect(viz.deflate(new Uint8Array(100000).fill(9)).length).toBeLessThan(1000);
+    expect(viz.encodePng(viz.createImage(1000, 1000)).length, 'a blank image compresses').toBeLessThan(5000);
   });
 
   it('encode then decode gives back the same pixels, for every colour type chosen', () => {
@@ -210,27 +212,11 @@ describe('zlib and PNG', () => {
     const png = viz.encodePng(randomImage(8, 8, 'rgb'));
     const bad = png.slice();
     bad[40] ^= 0xff;
-    expect(() => viz.decodePng(bad)).toThrow(/CRC|inflate/);
+    expect(() => viz.decodePng(bad)).toThrow(viz.PngError);
+    expect(() => viz.decodePng(bad)).toThrow(/CRC|corrupt/);
     expect(() => viz.decodePng(new Uint8Array(20))).toThrow(/not a PNG/);
   });
 });
-
-function buildPng(chunks: [string, number[]][]): Uint8Array {
-  const parts: number[] = [137, 80, 78, 71, 13, 10, 26, 10];
-  for (const [type, body] of chunks) {
-    const typed = [...type].map((c) => c.charCodeAt(0));
-    const len = body.length;
-    parts.push((len >>> 24) & 255, (len >>> 16) & 255, (len >>> 8) & 255, len & 255, ...typed, ...body);
-    let c = 0xffffffff;
-    for (const b of [...typed, ...body]) {
-      c ^= b;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    }
-    c = (c ^ 0xffffffff) >>> 0;
-    parts.push(c >>> 24, (c >>> 16) & 255, (c >>> 8) & 255, c & 255);
-  }
-  return Uint8Array.from(parts);
-}
 
 describe('images, grids and text', () => {
   it('chwToImage un-normalises with mean/std and clips', () => {
@@ -350,6 +336,57 @@ describe('plots and reports', () => {
     expect(html).toContain('<th>AUC</th>');
     expect(viz.base64(Uint8Array.from([0xfb, 0xff]))).toBe(Buffer.from([0xfb, 0xff]).toString('base64'));
     expect(viz.base64(new TextEncoder().encode('glassbox!'))).toBe(Buffer.from('glassbox!').toString('base64'));
+  });
+
+  it('charts: series aligned on one x column, gaps as null, spec JSON that cannot close its script', () => {
+    const spec: viz.ChartSpec = {
+      title: 'a </script><!-- b',
+      xLabel: 'epoch',
+      yLabel: 'loss',
+      y2Label: 'accuracy',
+      series: [
+        { name: 'train', x: [1, 2, 3], y: [0.9, 0.5, NaN] },
+        { name: 'val', x: [2, 4], y: [0.6, 0.4], axis: 'right' },
+      ],
+    };
+    expect(viz.alignedData(spec)).toEqual([[1, 2, 3, 4], [0.9, 0.5, null, null], [null, 0.6, null, 0.4]]);
+    const html = viz.chartHtml(spec, viz.escapeHtml);
+    const json = html.match(/<script type="application\/json" class="gb-chart-spec">(.*?)<\/script>/s)![1]!;
+    expect(json).not.toMatch(/<\/|<!--/);
+    expect(JSON.parse(json).spec).toMatchObject({ title: 'a </script><!-- b', xLabel: 'epoch', yLabel: 'loss', y2Label: 'accuracy', series: [{ name: 'train' }, { name: 'val', axis: 'right' }] });
+    expect(() => viz.alignedData({ ...spec, series: [{ name: 'bad', x: [1], y: [1, 2] }] })).toThrow(/'bad' has 1 x values and 2 y values/);
+    expect(() => viz.chartHtml({ ...spec, y2Label: undefined }, viz.escapeHtml)).toThrow(/right axis needs the chart's y2Label/);
+    // the PNG twin for the CLI draws every series
+    expect(viz.chartPng(spec, { width: 300, height: 200 }).width).toBe(300);
+  });
+
+  it('a report with charts inlines the library once and refuses to render without it', () => {
+    const report = new viz.HtmlReport('charts').chartRow([
+      { title: 'one', xLabel: 'x', yLabel: 'y', series: [{ name: 's', y: [1, 2] }] },
+      { title: 'two', xLabel: 'x', yLabel: 'y', series: [{ name: 's', y: [2, 1] }] },
+    ]);
+    expect(() => report.render()).toThrow(/2 chart\(s\) need the chart library/);
+    const lib = viz.chartLibrary();
+    // d3 first, then Plot, which reads the global d3 as it loads
+    expect(lib.js.indexOf('https://d3js.org')).toBeLessThan(lib.js.indexOf('@observablehq/plot'));
+    const html = report.render({ chartLibrary: lib });
+    expect(html.split(lib.js).length - 1).toBe(1);
+    expect(html.split(viz.CHART_STYLE).length - 1).toBe(1);
+    expect(html.match(/class="gb-chart"/g)).toHaveLength(2);
+    expect(() => report.render({ chartLibrary: { js: 'x("</script>")' } })).toThrow(/contains '<\/script'/);
+    // a report without charts carries no library
+    expect(new viz.HtmlReport('plain').paragraph('p').render()).not.toContain('<script');
+  });
+
+  it('image tables: text titles, crisp scaled images, text cells, scrolling inside their box', () => {
+    const png = viz.encodePng(viz.createImage(4, 4, [0, 0, 255]));
+    const html = new viz.HtmlReport('maps')
+      .imageTable({ colTitles: ['input', 'cam'], rowTitles: ['pred 7'], cells: [[{ png, alt: 'input' }, { text: 'not applicable' }]], size: 56 })
+      .render();
+    expect(html).toContain('<div class="scroll"><table class="maps">');
+    expect(html).toContain(`<img class="px" src="data:image/png;base64,${viz.base64(png)}" width="56" height="56" alt="input">`);
+    expect(html).toContain('<th>pred 7</th><td><img');
+    expect(html).toContain('<td class="text">not applicable</td>');
   });
 });
 

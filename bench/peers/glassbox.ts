@@ -8,6 +8,7 @@
  */
 import { crossEntropy, keep, memory, sync, tensor, tidy, type Tensor } from '../../src/index.ts';
 import { runtime } from '../../src/kernels/runtime.ts';
+import { bindingResource, storageOffsets, type Binding } from '../../src/kernels/command-queue.ts';
 import type { Kernel } from '../../src/kernels/pipelines.ts';
 import { MODEL_ZOO, type InputSpec } from '../../src/nn/models/zoo.ts';
 import { SGD } from '../../src/train/optim.ts';
@@ -69,7 +70,7 @@ export function dawnDirectPeer(inputs: () => Tensor[], op: (xs: Tensor[]) => Ten
       if (!captured) throw new Error('dawn-direct: the op dispatched nothing');
       const { device } = runtime();
       const { kernel, buffers, uniforms } = captured;
-      const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: kernel.storage[i]!.binding, resource: { buffer } }));
+      const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: kernel.storage[i]!.binding, resource: bindingResource(buffer, kernel.dynamicStorage) }));
       if (kernel.uniform && uniforms) {
         uniformBuffer = device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
         device.queue.writeBuffer(uniformBuffer, 0, uniforms);
@@ -83,6 +84,7 @@ export function dawnDirectPeer(inputs: () => Tensor[], op: (xs: Tensor[]) => Ten
     async run(repeat) {
       const { device } = runtime();
       const { kernel, workgroups } = captured!;
+      const offsets = new Uint32Array(captured!.buffers.length);
       await sync();
       const t0 = now();
       for (let done = 0; done < repeat; ) {
@@ -90,7 +92,7 @@ export function dawnDirectPeer(inputs: () => Tensor[], op: (xs: Tensor[]) => Ten
         const pass = encoder.beginComputePass();
         pass.setPipeline(kernel.pipeline);
         for (let i = 0; i < 64 && done < repeat; i++, done++) {
-          pass.setBindGroup(0, group!);
+          pass.setBindGroup(0, group!, offsets, 0, kernel.dynamicStorage ? storageOffsets(captured!.buffers, offsets) : 0);
           pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
         }
         pass.end();
@@ -111,7 +113,7 @@ export function dawnDirectPeer(inputs: () => Tensor[], op: (xs: Tensor[]) => Ten
 /** One dispatch as the command queue received it. */
 export interface CapturedDispatch {
   kernel: Kernel;
-  buffers: GPUBuffer[];
+  buffers: Binding[];
   uniforms: ArrayBuffer | undefined;
   workgroups: readonly [number, number, number];
 }
@@ -136,7 +138,7 @@ export interface StepCounters {
  * it. Returns the original method, which replays a captured dispatch without capturing it again.
  */
 let sink: CapturedDispatch[] | undefined;
-let originalDispatch: ((kernel: Kernel, buffers: GPUBuffer[], uniforms: ArrayBuffer | undefined, workgroups: readonly [number, number, number]) => void) | undefined;
+let originalDispatch: ((kernel: Kernel, buffers: Binding[], uniforms: ArrayBuffer | undefined, workgroups: readonly [number, number, number]) => void) | undefined;
 function dispatchTap(): NonNullable<typeof originalDispatch> {
   if (originalDispatch) return originalDispatch;
   const queue = runtime().queue;

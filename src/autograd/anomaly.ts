@@ -6,11 +6,13 @@
  */
 import { dispatch, readback, runtime, upload } from '../kernels/runtime.ts';
 import { FLAT_INDEX_ARGS, flatIndex, grid1d, UniformWriter } from '../kernels/wgsl/common.ts';
+import type { BufferSlice } from '../kernels/slab-pool.ts';
 import type { Tensor } from '../tensor/tensor.ts';
+import { throwIfIndexError } from './index-check.ts';
 
 const NONE = 0xffffffff;
 let enabled = false;
-let flag: GPUBuffer | undefined;
+let flag: BufferSlice | undefined;
 const producers: string[] = [];
 
 // Inf and NaN are exactly the floats whose exponent bits are all ones (tested on the bits,
@@ -48,8 +50,12 @@ export function checkFinite(t: Tensor, where: string): void {
   dispatch({ name: 'anomaly_check', source: SOURCE, buffers: [t.storage.buffer, flag!], uniforms, workgroups: grid1d(t.size) });
 }
 
-/** Throws if any checked op produced NaN or Inf since the last call (called by readbacks). */
+/**
+ * Throws if a kernel saw an out-of-range index (always checked: index-check.ts) or, in anomaly
+ * mode, if any checked op produced NaN or Inf since the last call (called by readbacks).
+ */
 export async function throwIfAnomaly(): Promise<void> {
+  await throwIfIndexError();
   if (!enabled || !flag) return;
   const first = new Uint32Array(await readback(flag, 0, 4))[0]!;
   if (first === NONE) return;

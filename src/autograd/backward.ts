@@ -6,8 +6,10 @@
 import { add } from '../tensor/ops/elementwise.ts';
 import { onesLike } from '../tensor/ops/creation.ts';
 import { sameShape, shapeStr } from '../tensor/shape.ts';
-import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
-import { activeRuleFor, setGradEnabled, withGradientsNeeded, type Node } from './node.ts';
+import { keep, tidy, Tensor } from '../tensor/tensor.ts';
+import { zeros } from '../tensor/ops/creation.ts';
+import { checkOptions, describeValue } from '../tensor/check-options.ts';
+import { activeRuleFor, setGradEnabled, withGradientsNeeded, type BackwardRule, type Node } from './node.ts';
 import { checkFinite } from './anomaly.ts';
 
 interface Options {
@@ -68,11 +70,28 @@ function runNode(node: Node, g: Tensor): Array<Tensor | null> {
   });
   const rule = activeRuleFor(node.op) ?? node.rule;
   if (!rule) return node.backward(g);
-  return rule({ op: node.op, inputs: node.inputs, output: node.output, gradOutput: g, defaultBackward: node.backward, saved: node.saved });
+  const grads = rule({ op: node.op, inputs: node.inputs, output: node.output, gradOutput: g, defaultBackward: node.backward, saved: node.saved, options: node.options });
+  checkRuleResult(rule, node, grads);
+  return grads;
 }
 
-/** Core of backward() and grad(): returns the gradient of each wanted tensor (by identity). */
-export function runBackward(outputs: readonly Tensor[], gradOutputs: readonly Tensor[], opts: Options): Map<Tensor, Tensor> {
+/** A rule must return one gradient (or null) per input: say which rule and which op broke that. */
+function checkRuleResult(rule: BackwardRule, node: Node, grads: unknown): asserts grads is Array<Tensor | null> {
+  const name = rule.name ? `backward rule '${rule.name}'` : 'an anonymous backward rule';
+  const expected = `${node.inputs.length} (one per input of '${node.op}': ${node.inputs.map((t) => shapeStr(t.shape)).join(', ')}; null for an input without gradient)`;
+  if (!Array.isArray(grads)) throw new Error(`glassbox.backward: ${name} for op '${node.op}' returned ${grads === null ? 'null' : typeof grads}, not an array of gradients; it must return ${expected}`);
+  if (grads.length !== node.inputs.length) throw new Error(`glassbox.backward: ${name} for op '${node.op}' returned ${grads.length} gradients; it must return ${expected}`);
+  grads.forEach((gi, i) => {
+    if (gi !== null && gi !== undefined && !(gi instanceof Tensor))
+      throw new Error(`glassbox.backward: ${name} for op '${node.op}' returned ${typeof gi} as the gradient of input ${i}; each must be a tensor of the input's shape or null`);
+  });
+}
+
+/**
+ * Core of backward() and grad(): returns the gradient of each wanted tensor (by identity), and the
+ * wanted tensors the graph connects to the outputs (`reached`), with or without a gradient.
+ */
+export function runBackward(outputs: readonly Tensor[], gradOutputs: readonly Tensor[], opts: Options): Map<Tensor, Tensor> & { reached?: Set<Tensor> } {
   const inputSet = opts.inputs ? new Set(opts.inputs) : undefined;
   const wanted = inputSet ? (t: Tensor) => inputSet.has(t) : (t: Tensor) => t.isLeaf || t.retainsGrad;
   const order = topologicalOrder(outputs, wanted);
@@ -111,7 +130,7 @@ export function runBackward(outputs: readonly Tensor[], gradOutputs: readonly Te
     }
   };
   withGradientsNeeded(new Set(order), () => setGradEnabled(opts.createGraph, run));
-  return results;
+  return Object.assign(results, { reached: new Set(order.filter(wanted)) });
 }
 
 function defaultGradOutput(op: string, t: Tensor): Tensor {
@@ -125,6 +144,9 @@ function defaultGradOutput(op: string, t: Tensor): Tensor {
 
 /** y.backward(): accumulates d(y)/d(leaf) into every leaf's .grad (and retained non-leaves'). */
 export function backward(output: Tensor, gradOutput?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+  checkOptions('backward', opts, { retainGraph: 'boolean', createGraph: 'boolean' });
+  if (gradOutput !== undefined && !(gradOutput instanceof Tensor))
+    throw new Error(`glassbox.backward: gradOutput must be a tensor of the output's shape, got ${describeValue(gradOutput)}${gradOutput && typeof gradOutput === 'object' ? ' (options go third: backward(y, undefined, {retainGraph: true}))' : ''}`);
   if (!output.requiresGrad)
     throw new Error(`glassbox.backward: tensor of shape ${shapeStr(output.shape)} does not require grad (no input had requiresGrad: true, or it was computed under noGrad)`);
   const createGraph = opts.createGraph ?? false;
@@ -143,12 +165,17 @@ export interface GradOptions {
   gradOutputs?: Tensor | readonly (Tensor | undefined)[];
   createGraph?: boolean;
   retainGraph?: boolean;
-  /** Return null (instead of throwing) for inputs the outputs do not depend on. */
+  /**
+   * Return null (instead of throwing) for inputs no recorded op connects to the outputs. Inputs that
+   * are connected but whose every path has a zero derivative (the second derivative of a ReLU net,
+   * sign, floor) get a tensor of zeros with or without this option, as PyTorch returns.
+   */
   allowUnused?: boolean;
 }
 
 /** d(outputs)/d(inputs), like torch.autograd.grad; .grad fields are left alone. */
 export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], opts: GradOptions = {}): Tensor[] {
+  checkOptions('grad', opts, { gradOutputs: 'tensors', createGraph: 'boolean', retainGraph: 'boolean', allowUnused: 'boolean' });
   const outs = Array.isArray(outputs) ? (outputs as Tensor[]) : [outputs as Tensor];
   const ins = Array.isArray(inputs) ? (inputs as Tensor[]) : [inputs as Tensor];
   const given = opts.gradOutputs === undefined ? [] : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs as Tensor];
@@ -168,8 +195,14 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   return ins.map((t, i) => {
     const g = results.get(t);
     if (g) return g;
+    // Connected, but every path's derivative is zero (a ReLU's mask, sign, floor, or a rule that
+    // returned null): the gradient is zero, as PyTorch gives (its zero-derivative ops still connect).
+    if (results.reached?.has(t)) return zeros(t.shape);
     if (!opts.allowUnused)
-      throw new Error(`glassbox.grad: input ${i} (shape ${shapeStr(t.shape)}) was not used to compute the outputs; pass {allowUnused: true} to get null`);
+      throw new Error(
+        `glassbox.grad: input ${i} (shape ${shapeStr(t.shape)}) is not connected to the outputs: no recorded op on the way from it to them ` +
+          '(it was not used, or only under noGrad, through a detached copy or through integer ops); pass {allowUnused: true} to get null for it',
+      );
     return null as unknown as Tensor;
   });
 }

@@ -5,6 +5,7 @@
  * of the backward pass itself: that is all `createGraph` (higher-order gradients) needs.
  */
 import type { Tensor } from '../tensor/tensor.ts';
+import { isRecordedOp, unknownOpError } from './recorded-ops.ts';
 
 /** Gradients for each input of an op given the gradient of its output; null where an input needs none. */
 export type BackwardFn = (gradOutput: Tensor) => Array<Tensor | null>;
@@ -18,9 +19,18 @@ export interface BackwardRuleContext {
   defaultBackward: BackwardFn;
   /** Op-specific values saved by the forward (e.g. the pooling indices). */
   saved: Readonly<Record<string, unknown>>;
+  /**
+   * The options the forward ran with, so a rule can re-run the op with other weights (LRP-gamma):
+   * conv2d's {stride, padding, dilation, groups}, matmulAddBias's {along}, leakyRelu's
+   * {negativeSlope}, ... (src/autograd/recorded-ops.ts lists them per op); {} for ops without.
+   */
+  options: Readonly<Record<string, unknown>>;
 }
 
-/** A replacement for an op's backward (guided backprop, deconvnet, DeepLIFT rules...). */
+/**
+ * A replacement for an op's backward (guided backprop, deconvnet, DeepLIFT, LRP rules...):
+ * returns one gradient per entry of `ctx.inputs` (null for an input it gives none).
+ */
 export type BackwardRule = (ctx: BackwardRuleContext) => Array<Tensor | null>;
 
 export interface Node {
@@ -34,6 +44,7 @@ export interface Node {
   /** A backward rule captured when the forward ran inside withBackwardRule(). */
   rule: BackwardRule | undefined;
   saved: Record<string, unknown>;
+  options: Readonly<Record<string, unknown>>;
 }
 
 let gradEnabled = true;
@@ -93,10 +104,15 @@ const activeRules: Array<{ op: string; rule: BackwardRule }> = [];
 /**
  * Inside `fn`, op `op` uses `rule` as its backward. The rule applies both to nodes recorded
  * inside `fn` and to backward passes run inside `fn`, so forward-then-backward inside one
- * call and a backward of a graph recorded earlier both see it.
+ * call and a backward of a graph recorded earlier both see it. `op` must be a name the engine
+ * records (`recordedOpNames()`; a Linear layer records 'matmulAddBias'); any other name throws.
  */
 export function withBackwardRule<T>(op: string | readonly string[], rule: BackwardRule, fn: () => T): T {
   const ops = typeof op === 'string' ? [op] : op;
+  if (!Array.isArray(ops) && typeof ops !== 'string') throw unknownOpError('withBackwardRule', op);
+  for (const o of ops) if (typeof o !== 'string' || !isRecordedOp(o)) throw unknownOpError('withBackwardRule', o);
+  if (typeof rule !== 'function') throw new Error(`glassbox.withBackwardRule: the rule must be a function (ctx) => gradients, got ${typeof rule}`);
+  if (typeof fn !== 'function') throw new Error(`glassbox.withBackwardRule: the third argument must be the function to run under the rule, got ${typeof fn}`);
   for (const o of ops) activeRules.push({ op: o, rule });
   try {
     const result = fn();
@@ -112,8 +128,20 @@ export function activeRuleFor(op: string): BackwardRule | undefined {
   return undefined;
 }
 
-/** Records `output = op(inputs)` on the tape if any input needs a gradient. Returns `output`. */
-export function record(op: string, inputs: Tensor[], output: Tensor, backward: BackwardFn, saved: Record<string, unknown> = {}): Tensor {
+/**
+ * Records `output = op(inputs)` on the tape if any input needs a gradient. Returns `output`.
+ * `op` must be listed in RECORDED_OPS (src/autograd/recorded-ops.ts); `options` are the values a
+ * backward rule needs to re-run the op (conv2d's stride, padding, ...).
+ */
+export function record(
+  op: string,
+  inputs: Tensor[],
+  output: Tensor,
+  backward: BackwardFn,
+  saved: Record<string, unknown> = {},
+  options: Readonly<Record<string, unknown>> = {},
+): Tensor {
+  if (!isRecordedOp(op)) throw new Error(`glassbox internal: op '${op}' records a name missing from RECORDED_OPS in src/autograd/recorded-ops.ts; add it there`);
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
   output.requiresGrad = true;
   output.node = {
@@ -124,6 +152,7 @@ export function record(op: string, inputs: Tensor[], output: Tensor, backward: B
     versions: inputs.map((t) => t.storage.version),
     rule: activeRuleFor(op),
     saved,
+    options,
   };
   return output;
 }

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import * as gb from '../index.ts';
 import { datasetSpec } from '../train/datasets.ts';
-import type { MethodSpec } from '../xai/registry.ts';
+import { notApplicableReason, type MethodSpec } from '../xai/registry.ts';
 import { completenessError, deletionInsertion, energyInMask, mapScores, pointingHit, type CompletenessReference, type CurveOptions } from '../xai/metrics.ts';
 import type { ImageDataset } from '../../datasets/index.ts';
 import type { MixtureDataset } from '../../datasets/mixture-mnist.ts';
@@ -16,7 +16,7 @@ import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.
 import { defaultCamLayer, loadTrained, methodsByName, type LoadedModel } from './explain-setup.ts';
 import { writeEvaluation } from './report.ts';
 
-export const EVALUATE_OPTIONS = ['model', 'arch', 'dataset', 'methods', 'n', 'out', 'layer', 'substitute', 'steps'];
+export { EVALUATE_OPTIONS } from './options.ts';
 
 /**
  * The reference whose score the attributions of these methods sum up to, as the registry creates
@@ -46,6 +46,8 @@ export interface MethodResult {
   /** Per image, the map summed over channels [H*W]. */
   maps: Float64Array[];
   error?: string;
+  /** Why the method does not apply to this model (registry's notApplicableReason); it was not run. */
+  notApplicable?: string;
 }
 
 export interface Evaluation {
@@ -79,7 +81,9 @@ function objectMask(data: MixtureDataset, i: number): Uint8Array {
 async function scoreMethod(model: gb.nn.Module, m: MethodSpec, input: gb.Tensor, predicted: number[], data: ImageDataset, opts: EvaluateOptions): Promise<MethodResult> {
   const n = predicted.length;
   const [h, w] = [input.shape[2]!, input.shape[3]!];
-  const method = m.create(model, { layer: opts.layer ?? defaultCamLayer(model, input), background: input });
+  // only CAM-style methods read the layer; a model without conv layers has none to default to
+  const layer = opts.layer ?? (m.requires?.includes('feature-map') ? defaultCamLayer(model, input) : '');
+  const method = m.create(model, { layer, background: input });
   const started = performance.now();
   // a few images at a time: methods batch their samples internally (SmoothGrad's noisy copies,
   // IG's path points), so memory grows with images x samples
@@ -136,6 +140,12 @@ export async function evaluateMethods(loaded: LoadedModel, methods: readonly Met
   const predicted = Array.from(await gb.tidy(() => gb.noGrad(() => gb.argmax(loaded.model.forward(input), { dim: 1 }))).toArray());
   const results: MethodResult[] = [];
   for (const m of methods) {
+    const reason = notApplicableReason(m, loaded.model);
+    if (reason) {
+      results.push({ method: m.name, catalogue: m.catalogue, secondsPerImage: NaN, deletionAuc: NaN, insertionAuc: NaN, deletion: [], insertion: [], maps: [], notApplicable: reason });
+      log(`  ${m.name.padEnd(24)} not applicable: ${reason}`);
+      continue;
+    }
     try {
       const r = await scoreMethod(loaded.model, m, input, predicted, data, opts);
       results.push(r);

@@ -2,11 +2,12 @@
  * What the explain, evaluate and main commands share: a trained model from a run folder (or a
  * weights file), explanation methods by name, and the default layer of CAM-style methods.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import * as gb from '../index.ts';
 import { modelEntry } from '../nn/models/zoo.ts';
 import { loadModel } from '../nn/safetensors-file.ts';
+import { assertFiniteParameters } from '../nn/finite-check.ts';
+import { runWeights } from '../train/checkpoint.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { allMethods, type MethodSpec } from '../xai/registry.ts';
 import { UsageError } from './args.ts';
@@ -20,17 +21,19 @@ export interface LoadedModel {
 /** A model from a `glassbox train` run folder, or a .safetensors file with --arch and --dataset. */
 export async function loadTrained(path: string, arch?: string, datasetName?: string): Promise<LoadedModel> {
   let weights = path;
-  if (existsSync(join(path, 'checkpoint.json'))) {
-    const ckpt = JSON.parse(readFileSync(join(path, 'checkpoint.json'), 'utf8')) as { config: { model: string; dataset: string } };
-    arch ??= ckpt.config.model;
-    datasetName ??= ckpt.config.dataset;
-    weights = join(path, 'model.safetensors');
+  // a run folder: its validated manifest says the model, the data set and where the weights are
+  const run = existsSync(path) && statSync(path).isDirectory() ? runWeights(path) : undefined;
+  if (run) {
+    arch ??= run.config.model;
+    datasetName ??= run.config.dataset;
+    weights = run.modelPath;
   }
   if (!arch || !datasetName) throw new UsageError(`--model ${path} is not a run folder of glassbox train; give a .safetensors file with --arch <model> and --dataset <name>`);
   const data = datasetSpec(datasetName);
   const probe = await data.load('validation', 1);
   const model = modelEntry(arch).build({ channels: probe.channels, height: probe.height, width: probe.width, classes: probe.classes.length });
   await loadModel(weights, model);
+  await assertFiniteParameters(model, `in ${weights}`);
   model.eval();
   return { model, arch, dataset: datasetName };
 }

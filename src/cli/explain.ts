@@ -14,7 +14,7 @@ import { readPng, writeJson, writePng } from '../viz/node.ts';
 import { defaultCamLayer, loadTrained, methodsByName } from './explain-setup.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 
-export const EXPLAIN_OPTIONS = ['model', 'arch', 'dataset', 'image', 'index', 'method', 'target', 'out', 'layer'];
+export { EXPLAIN_OPTIONS } from './options.ts';
 
 /** Pixel values in [0, 1], [C, H, W], of a PNG file, made to the model's channels and size. */
 function pngPixels(path: string, channels: number, height: number, width: number): Float32Array {

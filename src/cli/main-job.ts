@@ -1,21 +1,21 @@
 /**
  * `glassbox main`, the README's first command: train LeNet-5 on part of MNIST (a couple of
  * minutes on 2 CPU cores), then explain its predictions on test images with every registered
- * method and score them, run the sanity checks (cascading randomisation) on three of them, and
- * write runs/main/report.html (with the PNGs and JSON beside it).
+ * method that applies to it (CAM does not: LeNet-5 has no global average pooling) and score them,
+ * run the sanity checks (cascading randomisation) on three of them, and write
+ * runs/main/report.html (with the PNGs and JSON beside it).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPng } from '../viz/node.ts';
-import { allMethods, methodSpec } from '../xai/registry.ts';
-import { modelRandomization, randomizationPlot } from '../xai/sanity.ts';
+import { allMethods, methodSpec, notApplicableReason } from '../xai/registry.ts';
+import { modelRandomization } from '../xai/sanity.ts';
 import { parseArgs, stringOption, numberOption, type ParsedArgs } from './args.ts';
 import { train, TRAIN_OPTIONS } from './train.ts';
 import { evaluateMethods } from './evaluate.ts';
 import { defaultCamLayer, loadTrained } from './explain-setup.ts';
-import { writeEvaluation } from './report.ts';
+import { randomizationChart, trainingChart, writeEvaluation } from './report.ts';
 
-export const MAIN_OPTIONS = ['out', 'train-images', 'epochs', 'n'];
+export { MAIN_OPTIONS } from './options.ts';
 
 export async function mainJob(args: ParsedArgs): Promise<void> {
   const out = stringOption(args.options, 'out', join('runs', 'main'));
@@ -29,13 +29,15 @@ export async function mainJob(args: ParsedArgs): Promise<void> {
   );
   const loaded = await loadTrained(modelDir);
   const n = numberOption(args.options, 'n', 4);
-  console.error(`explaining ${n} test images with ${allMethods().length} methods`);
+  // every method is listed; those that do not apply to LeNet-5 are not run, and their rows say why
+  const applicable = allMethods().filter((m) => !notApplicableReason(m, loaded.model));
+  console.error(`explaining ${n} test images with the ${applicable.length} of ${allMethods().length} methods that apply to LeNet-5`);
   const ev = await evaluateMethods(loaded, allMethods(), n);
   // Adebayo et al.'s cascading randomisation on the same images: which maps notice that the classifier is gone?
-  const sanityMethods = ['saliency', 'grad-cam', 'guided-backprop'].map(methodSpec);
+  const sanityMethods = ['saliency', 'grad-cam', 'guided-backprop'].map(methodSpec).filter((m) => applicable.includes(m));
   const sanity = await modelRandomization(loaded.model, sanityMethods, ev.input, ev.labels, { layer: defaultCamLayer(loaded.model, ev.input) });
   const seconds = (performance.now() - started) / 1000;
-  const history = (JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')) as { epochs: Array<{ valAccuracy?: number }> }).epochs;
+  const history = (JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')) as { epochs: Parameters<typeof trainingChart>[0] }).epochs;
   const accuracy = history[history.length - 1]?.valAccuracy ?? NaN;
   writeEvaluation(ev, out, 'glassbox: LeNet-5 on MNIST, explained by every method', {
     seconds,
@@ -44,14 +46,14 @@ export async function mainJob(args: ParsedArgs): Promise<void> {
       `LeNet-5 trained here from scratch (${modelDir}) reaches ${(100 * accuracy).toFixed(1)}% on 2,000 MNIST test images after ${history.length} epochs. ` +
         'Every registered explanation method then explains its prediction on the first test images, and every map is scored the same way.',
     ],
-    figures: [{ png: readPng(join(modelDir, 'curves.png')), caption: 'training: loss and accuracy per epoch' }],
+    charts: [trainingChart(history)],
     sections: [
       {
         title: 'Sanity checks',
         text:
           `Cascading randomisation (Adebayo et al. 2018): the layers are re-initialised one by one from the logits down (${sanity.layers.join(', ')}), ` +
           "and each method's maps are compared with those of the trained model. A map that explains the model should change; guided backprop's barely does.",
-        figures: sanityMethods.map((m) => ({ png: randomizationPlot(sanity, m.name), caption: m.name })),
+        charts: sanityMethods.map((m) => randomizationChart(sanity, m.name)),
       },
     ],
   });

@@ -1,49 +1,75 @@
-/** The glassbox command line: `glassbox <command> [options]`. */
-import { demo } from './demo.ts';
-import { evalCommand, EVAL_OPTIONS, train, TRAIN_OPTIONS } from './train.ts';
-import { evaluateCommand, EVALUATE_OPTIONS } from './evaluate.ts';
-import { explainCommand, EXPLAIN_OPTIONS } from './explain.ts';
-import { sanityCommand, SANITY_OPTIONS } from './sanity.ts';
-import { mainJob, MAIN_OPTIONS } from './main-job.ts';
-import { MODEL_ZOO } from '../nn/models/zoo.ts';
-import { DATASETS } from '../train/datasets.ts';
-import { parseArgs, UsageError } from './args.ts';
+/**
+ * The glassbox command line: `glassbox <command> [options]`, `glassbox <command> --help`.
+ * The options are parsed and checked (options.ts) before anything else; only then is the chosen
+ * command imported, and with it the engine, which acquires the GPU. So --help and usage errors
+ * answer at once and touch no GPU.
+ */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { printable } from '../../datasets/printable.ts';
+import { parseCommandLine, UsageError, type ParsedArgs } from './args.ts';
+import { COMMANDS, HELP_FOOTER } from './options.ts';
 
-const COMMANDS: Record<string, { summary: string; options: string[]; run: (args: ReturnType<typeof parseArgs>) => Promise<void> }> = {
-  main: { summary: 'train LeNet-5 on MNIST, explain test images with every method, write runs/main/report.html', options: MAIN_OPTIONS, run: mainJob },
-  demo: { summary: 'fit an MLP on MNIST and print the loss falling (the engine end to end)', options: ['train-images', 'batch-size'], run: demo },
-  train: { summary: 'train a model: --model <name> --dataset <name> [--epochs --batch-size --lr --optimizer sgd|adam|adamw --schedule none|step|cosine|onecycle --shift <pixels> --seed --out --limit --resume <dir>]', options: TRAIN_OPTIONS, run: train },
-  evaluate: { summary: 'score every explanation method on the same images: --model <run folder> [--methods all|a,b --n 16 --out <dir> --layer <path>]', options: EVALUATE_OPTIONS, run: evaluateCommand },
-  explain: { summary: 'explain one image: --model <run folder> (--image file.png | --index i) [--method saliency|gradcam|ig|...|all --target k --out <dir> --layer <path>]', options: EXPLAIN_OPTIONS, run: explainCommand },
-  sanity: { summary: 'Adebayo sanity checks: --model <run folder> [--random-labels <run folder> --methods a,b --n 16 --out <dir>]', options: SANITY_OPTIONS, run: sanityCommand },
-  eval: { summary: 'accuracy of a trained run: --model <run folder> [--dataset <name> --limit]', options: EVAL_OPTIONS, run: evalCommand },
+type Run = (args: ParsedArgs) => Promise<void>;
+
+/** Each command's implementation, imported only when it runs. */
+const IMPLEMENTATIONS: Record<string, () => Promise<Run>> = {
+  main: async () => (await import('./main-job.ts')).mainJob,
+  demo: async () => (await import('./demo.ts')).demo,
+  train: async () => (await import('./train.ts')).train,
+  evaluate: async () => (await import('./evaluate.ts')).evaluateCommand,
+  explain: async () => (await import('./explain.ts')).explainCommand,
+  sanity: async () => (await import('./sanity.ts')).sanityCommand,
+  eval: async () => (await import('./train.ts')).evalCommand,
+  'visualize-features': async () => (await import('./visualize.ts')).visualizeFeaturesCommand,
+  'visualize-patches': async () => (await import('./visualize-patches.ts')).visualizePatchesCommand,
 };
 
-function help(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}\n${' '.repeat(13)}options: ${c.options.map((o) => `--${o}`).join(' ') || '(none)'}`);
-  return (
-    `usage: glassbox <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
-    `models: ${Object.keys(MODEL_ZOO).join(', ')}\ndata sets: ${Object.keys(DATASETS).join(', ')}\n` +
-    'Data sets are read from GLASSBOX_DATA (or ../shared/datasets here) or downloaded; see README.md.'
-  );
+/** `glassbox visualize <method> ...` is the command `visualize-<method>` (the grammar has one word per command). */
+export function joinSubcommand(argv: string[]): string[] {
+  return argv[0] === 'visualize' && argv[1] !== undefined && !argv[1].startsWith('-') ? [`visualize-${argv[1]}`, ...argv.slice(2)] : argv;
+}
+
+/**
+ * Refuses an output folder that cannot be written, before any work: the folder must be a
+ * writable directory, or not exist yet below a writable directory.
+ */
+export function checkWritableFolder(option: string, path: string): void {
+  let existing = resolve(path);
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  const why = !statSync(existing).isDirectory() ? `${existing} is not a folder` : !canWrite(existing) ? `${existing} is not writable` : undefined;
+  if (why) throw new UsageError(printable(`--${option} ${path}: ${why}; choose a folder you can write to.`));
+}
+
+function canWrite(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    console.log(help());
+  const line = parseCommandLine(argv, COMMANDS, HELP_FOOTER);
+  if (line.kind === 'help') {
+    process.stdout.write(line.text);
     return;
   }
-  const command = COMMANDS[name];
-  if (!command) throw new UsageError(`unknown command '${name}'`);
-  await command.run(parseArgs(rest, command.options));
+  for (const option of ['out', 'resume']) {
+    const value = line.args.options[option];
+    if (typeof value === 'string') checkWritableFolder(option, value);
+  }
+  const run = await IMPLEMENTATIONS[line.command]!();
+  await run(line.args);
 }
 
 try {
-  await main(process.argv.slice(2));
+  await main(joinSubcommand(process.argv.slice(2)));
 } catch (e) {
   if (e instanceof UsageError) {
-    console.error(`glassbox: ${e.message}\n\n${help()}`);
+    const command = COMMANDS.find((c) => c.name === joinSubcommand(process.argv.slice(2))[0]);
+    console.error(`glassbox: ${e.message}\n(see: glassbox ${command ? `${command.name} ` : ''}--help)`);
     process.exit(2);
   }
   console.error(`glassbox: ${(e as Error).message}`);

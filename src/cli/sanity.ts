@@ -2,17 +2,20 @@
  * `glassbox sanity`: Adebayo et al.'s sanity checks (catalogue C2) for a trained model: cascading
  * and independent parameter randomisation, and with --random-labels (a model of the same
  * architecture trained on shuffled labels) data randomisation. Writes one plot per method and
- * mode (<mode>-<method>.png) and sanity.json (similarity per layer per method) into --out.
+ * mode (<mode>-<method>.png), sanity.json (similarity per layer per method) and report.html (the
+ * same curves as interactive charts, one self-contained file) into --out.
  */
 import { join } from 'node:path';
 import * as gb from '../index.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { compareModels, modelRandomization, randomizationPlot } from '../xai/sanity.ts';
-import { writeJson, writePng } from '../viz/node.ts';
+import { HtmlReport, type ChartSpec } from '../viz/index.ts';
+import { writeJson, writePng, writeReport } from '../viz/node.ts';
+import { randomizationChart } from './report.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 import { defaultCamLayer, loadTrained, methodsByName } from './explain-setup.ts';
 
-export const SANITY_OPTIONS = ['model', 'arch', 'dataset', 'random-labels', 'methods', 'n', 'out', 'layer', 'seed'];
+export { SANITY_OPTIONS } from './options.ts';
 
 export async function sanityCommand(args: ParsedArgs): Promise<void> {
   const o = args.options;
@@ -33,11 +36,13 @@ export async function sanityCommand(args: ParsedArgs): Promise<void> {
   const ctx = { layer: str('layer') ?? defaultCamLayer(loaded.model, input), background: input };
   const seed = numberOption(o, 'seed', 0);
   const report: Record<string, unknown> = { model: modelPath, images: n, methods: methods.map((m) => m.name) };
+  const charts: ChartSpec[] = [];
   for (const mode of ['cascading', 'independent'] as const) {
     console.error(`${mode} randomisation of ${loaded.arch}, ${methods.length} methods on ${n} images`);
     const r = await modelRandomization(loaded.model, methods, input, targets, ctx, { mode, seed });
     for (const m of methods) writePng(join(out, `${mode}-${m.name}.png`), randomizationPlot(r, m.name));
     report[mode] = r;
+    charts.push(...methods.map((m) => randomizationChart(r, m.name)));
     for (const m of methods) console.error(`  ${m.name.padEnd(20)} Spearman (abs) per layer: ${r.similarity[m.name]!.map((s) => s.spearmanAbs.toFixed(2)).join(' ')}`);
   }
   const randomLabels = str('random-labels');
@@ -46,5 +51,9 @@ export async function sanityCommand(args: ParsedArgs): Promise<void> {
     report.dataRandomization = await compareModels(loaded.model, other.model, methods, input, targets, ctx);
   }
   writeJson(join(out, 'sanity.json'), report);
-  console.log(`sanity checks written to ${out} (sanity.json, one plot per method and mode)`);
+  const page = new HtmlReport(`glassbox sanity: ${loaded.arch} on ${loaded.dataset}`)
+    .paragraph(`Model parameter randomisation (Adebayo et al. 2018) on ${n} validation images, explaining the true class. Each chart: a method's maps compared with the trained model's as layers are re-initialised (cascading: from the logits down; independent: one at a time). A map that explains the model should change. Hover for the values.`)
+    .chartRow(charts);
+  writeReport(join(out, 'report.html'), page);
+  console.log(`sanity checks written to ${out} (sanity.json, report.html, one plot per method and mode)`);
 }

@@ -1,43 +1,31 @@
 /**
  * `glassbox train` and `glassbox eval`: train a zoo model on a data set, writing into --out
- *   model.safetensors      the weights after the last finished epoch (atomic write)
- *   optimizer.safetensors  the optimiser's state, and checkpoint.json (epoch, options, RNG state)
+ *   checkpoint.json, checkpoints/  the last finished epoch's weights, optimiser and RNG state,
+ *                          written as one crash-safe unit (src/train/checkpoint.ts)
+ *   model.safetensors      a copy of the last finished epoch's weights
  *   metrics.json           loss and accuracy per epoch
  *   curves.png             the loss and accuracy curves
  * `--resume <dir>` continues a run from its last checkpoint.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import * as gb from '../index.ts';
 import { modelEntry, type Recipe } from '../nn/models/zoo.ts';
-import { loadModel, saveModel } from '../nn/safetensors-file.ts';
-import { writeSafetensors, parseSafetensors } from '../nn/safetensors.ts';
+import { modelMetadata } from '../nn/model-metadata.ts';
+import { loadModel } from '../nn/safetensors-file.ts';
+import { assertFiniteParameters } from '../nn/finite-check.ts';
+import { loadSafetensors, saveSafetensors, writeSafetensors } from '../nn/safetensors.ts';
+import { readCheckpoint, removeStale, runWeights, writeCheckpoint, type CheckpointState, type RunConfig, type WriteFault } from '../train/checkpoint.ts';
+import { acquireRunLock } from '../train/run-lock.ts';
 import { DataLoader } from '../train/data-loader.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { evaluate, fit, type EpochRecord, type LossFn } from '../train/trainer.ts';
 import { CosineAnnealingLR, OneCycleLR, StepLR } from '../train/schedulers.ts';
 import { linePlot } from '../viz/plot.ts';
 import { writeJson, writePng } from '../viz/node.ts';
-import { writeFileAtomic } from '../../datasets/io.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 
-export const TRAIN_OPTIONS = ['model', 'dataset', 'epochs', 'batch-size', 'lr', 'optimizer', 'momentum', 'weight-decay', 'schedule', 'shift', 'seed', 'out', 'limit', 'val-limit', 'resume', 'detect-anomaly'];
-
-interface RunConfig extends Recipe {
-  model: string;
-  dataset: string;
-  seed: number;
-  limit?: number;
-  valLimit?: number;
-}
-
-interface Checkpoint {
-  config: RunConfig;
-  epoch: number;
-  optimizer: { step: number; lr: number };
-  rng: { seed: number; counter: number };
-  history: EpochRecord[];
-}
+export { TRAIN_OPTIONS, EVAL_OPTIONS } from './options.ts';
 
 export function lossFor(recipe: Recipe): LossFn {
   return recipe.loss === 'hinge' ? (l, y) => gb.multiMarginLoss(l, y) : (l, y) => gb.crossEntropy(l, y);
@@ -103,14 +91,49 @@ function makeSchedule(c: RunConfig, opt: gb.optim.Optimizer, stepsPerEpoch: numb
   return undefined;
 }
 
-export async function train(args: ParsedArgs): Promise<void> {
+/** What tests inject into a run: a failure at a step of a checkpoint write, standing in for a kill there. */
+export interface TrainTesting {
+  checkpointFault?: WriteFault;
+}
+
+/** Options that may come with --resume; every other one would change the recorded run. */
+const RESUME_OPTIONS = ['resume', 'epochs', 'detect-anomaly', 'out'];
+
+/** Refuses options that --resume would not apply (the run continues as its checkpoint records it). */
+function refuseOptionsIgnoredOnResume(o: ParsedArgs['options'], resumeDir: string): void {
+  const ignored = Object.keys(o).filter((name) => o[name] !== undefined && !RESUME_OPTIONS.includes(name));
+  if (o.out !== undefined && resolve(String(o.out)) !== resolve(resumeDir)) ignored.push('out');
+  if (ignored.length)
+    throw new UsageError(
+      `--resume continues the run recorded in ${join(resumeDir, 'checkpoint.json')} with its own settings; ` +
+        `${ignored.map((n) => `--${n}`).join(', ')} would change it and ${ignored.length === 1 ? 'is' : 'are'} not applied. ` +
+        `Drop ${ignored.length === 1 ? 'it' : 'them'} (only --epochs and --detect-anomaly go with --resume), or start a new run with another --out.`,
+    );
+}
+
+export async function train(args: ParsedArgs, testing: TrainTesting = {}): Promise<void> {
   const resumeDir = args.options.resume === undefined ? undefined : stringOption(args.options, 'resume', '');
-  const checkpoint: Checkpoint | undefined = resumeDir ? JSON.parse(readFileSync(join(resumeDir, 'checkpoint.json'), 'utf8')) : undefined;
-  const config = checkpoint?.config ?? configFrom(args);
-  if (checkpoint) config.epochs = numberOption(args.options, 'epochs', config.epochs);
-  const out = resumeDir ?? stringOption(args.options, 'out', join('runs', `${config.model}-${config.dataset}`));
-  if (args.options['detect-anomaly']) gb.setAnomalyDetection(true);
+  if (resumeDir) refuseOptionsIgnoredOnResume(args.options, resumeDir);
+  const fresh = resumeDir ? undefined : configFrom(args);
+  const out = resumeDir ?? stringOption(args.options, 'out', join('runs', `${fresh!.model}-${fresh!.dataset}`));
   mkdirSync(out, { recursive: true });
+  // one run per folder: a second one would interleave its checkpoints with this one's
+  const lock = acquireRunLock(out);
+  try {
+    await trainLocked(args, out, fresh, testing);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The run, holding `out`'s lock: a fresh one with `fresh`'s config, else resumed from `out`'s checkpoint. */
+async function trainLocked(args: ParsedArgs, out: string, fresh: RunConfig | undefined, testing: TrainTesting): Promise<void> {
+  // verifies every field and both files' hashes, and removes what a killed run left half-written
+  const checkpoint = fresh ? undefined : readCheckpoint(out, { repair: true });
+  if (fresh) removeStale(out);
+  const config = checkpoint?.state.config ?? fresh!;
+  if (checkpoint) config.epochs = numberOption(args.options, 'epochs', config.epochs);
+  if (args.options['detect-anomaly']) gb.setAnomalyDetection(true);
 
   const info = await gb.init();
   const spec = datasetSpec(config.dataset);
@@ -121,27 +144,36 @@ export async function train(args: ParsedArgs): Promise<void> {
 
   gb.manualSeed(config.seed);
   const entry = modelEntry(config.model);
-  const model = entry.build({ channels: trainSet.channels, height: trainSet.height, width: trainSet.width, classes: trainSet.classes.length });
+  const modelInput = { channels: trainSet.channels, height: trainSet.height, width: trainSet.width, classes: trainSet.classes.length };
+  const model = entry.build(modelInput);
   console.error(gb.nn.summary(model, [1, trainSet.channels, trainSet.height, trainSet.width]).toString());
   const optimizer = makeOptimizer(config, model.parameters());
   const trainLoader = new DataLoader(trainSet, { batchSize: config.batchSize, shuffle: true, seed: config.seed, keepLast: false, mean: spec.mean, std: spec.std, augment: config.shift === undefined ? spec.augment : { ...spec.augment, cropPadding: config.shift } });
   const valLoader = new DataLoader(valSet, { batchSize: 500, mean: spec.mean, std: spec.std });
+  if (trainLoader.batchesPerEpoch === 0)
+    throw new UsageError(`no training batch: ${trainSet.n} training images make no full batch of --batch-size ${config.batchSize}; lower --batch-size or raise --limit`);
   const afterStep = makeSchedule(config, optimizer, trainLoader.batchesPerEpoch);
-  const history: EpochRecord[] = checkpoint?.history ?? [];
+  const history: EpochRecord[] = checkpoint?.state.history ?? [];
 
-  if (checkpoint && resumeDir) {
-    await loadModel(join(resumeDir, 'model.safetensors'), model);
-    const state = parseSafetensors(new Uint8Array(readFileSync(join(resumeDir, 'optimizer.safetensors'))));
-    const tensors = new Map([...state.tensors].map(([name, t]) => [name, gb.tensor(t.data, t.shape)]));
-    optimizer.loadStateDict({ ...checkpoint.optimizer, tensors });
-    for (let s = 0; s < checkpoint.epoch * trainLoader.batchesPerEpoch; s++) afterStep?.();
-    gb.setRngState(checkpoint.rng);
-    console.error(`resuming after epoch ${checkpoint.epoch}`);
+  if (checkpoint) {
+    const { state } = checkpoint;
+    try {
+      loadSafetensors(model, checkpoint.model);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n  (file: ${checkpoint.modelPath})`);
+    }
+    const tensors = new Map([...checkpoint.optimizerTensors].map(([name, t]) => [name, gb.tensor(t.data, t.shape)]));
+    optimizer.loadStateDict({ ...state.optimizer, tensors });
+    // bounded: the checkpoint's epoch is at most its config's epochs, which are at most a million
+    for (let s = 0; s < state.epoch * trainLoader.batchesPerEpoch; s++) afterStep?.();
+    gb.setRngState(state.rng);
+    if (state.epoch >= config.epochs) console.error(`the run in ${out} has finished ${state.epoch} epochs already; pass a larger --epochs to train more`);
+    else console.error(`resuming after epoch ${state.epoch}`);
   }
 
   await fit(model, {
     epochs: config.epochs,
-    startEpoch: checkpoint?.epoch ?? 0,
+    startEpoch: checkpoint?.state.epoch ?? 0,
     optimizer,
     afterStep,
     loss: lossFor(config),
@@ -150,13 +182,13 @@ export async function train(args: ParsedArgs): Promise<void> {
     label: config.model,
     onEpoch: async (record) => {
       history.push(record);
-      await saveModel(join(out, 'model.safetensors'), model, { metadata: { model: config.model, dataset: config.dataset, epoch: String(record.epoch) } });
+      const described = modelMetadata({ architecture: config.model, dataset: config.dataset, input: modelInput, normalization: { mean: spec.mean, std: spec.std } });
+      const modelBytes = await saveSafetensors(model, { metadata: { ...described, epoch: String(record.epoch) } });
       const opt = optimizer.stateDict();
       const optTensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
       for (const [name, t] of opt.tensors) optTensors.set(name, { shape: t.shape, data: (await t.toArray()) as Float32Array });
-      await writeFileAtomic(join(out, 'optimizer.safetensors'), writeSafetensors(optTensors));
-      const ckpt: Checkpoint = { config, epoch: record.epoch, optimizer: { step: opt.step, lr: opt.lr }, rng: gb.rngState(), history };
-      writeJson(join(out, 'checkpoint.json'), ckpt);
+      const state: CheckpointState = { config, epoch: record.epoch, optimizer: { step: opt.step, lr: opt.lr }, rng: gb.rngState(), history };
+      writeCheckpoint(out, state, { model: modelBytes, optimizer: writeSafetensors(optTensors) }, testing.checkpointFault);
       writeJson(join(out, 'metrics.json'), { model: config.model, dataset: config.dataset, validation: spec.validationSplit, note: spec.note, epochs: history });
       writePng(join(out, 'curves.png'), curves(history, config));
     },
@@ -179,20 +211,18 @@ function curves(history: EpochRecord[], c: RunConfig) {
   return loss;
 }
 
-export const EVAL_OPTIONS = ['model', 'dataset', 'limit'];
-
 /** `glassbox eval --model runs/x --dataset mnist`: accuracy of a trained checkpoint. */
 export async function evalCommand(args: ParsedArgs): Promise<void> {
   const dir = stringOption(args.options, 'model', '');
   if (!dir) throw new UsageError('eval needs --model <run folder>');
-  const ckptPath = join(dir, 'checkpoint.json');
-  if (!existsSync(ckptPath)) throw new UsageError(`${ckptPath} not found: --model must be a folder written by glassbox train`);
-  const ckpt = JSON.parse(readFileSync(ckptPath, 'utf8')) as Checkpoint;
+  const ckpt = runWeights(dir); // the manifest, validated, and where its weights are
+  if (!ckpt) throw new UsageError(`${join(dir, 'checkpoint.json')} not found: --model must be a folder written by glassbox train`);
   const datasetName = stringOption(args.options, 'dataset', ckpt.config.dataset);
   const spec = datasetSpec(datasetName);
   const data = await spec.load('validation', args.options.limit === undefined ? undefined : numberOption(args.options, 'limit', 0));
   const model = modelEntry(ckpt.config.model).build({ channels: data.channels, height: data.height, width: data.width, classes: data.classes.length });
-  await loadModel(join(dir, 'model.safetensors'), model);
+  await loadModel(ckpt.modelPath, model);
+  await assertFiniteParameters(model, `in ${ckpt.modelPath}`);
   const r = await evaluate(model, new DataLoader(data, { batchSize: 500, mean: spec.mean, std: spec.std }), lossFor(ckpt.config));
   console.log(JSON.stringify({ model: ckpt.config.model, dataset: datasetName, split: spec.validationSplit, n: r.n, loss: r.loss, accuracy: r.accuracy }));
 }

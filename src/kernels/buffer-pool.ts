@@ -4,8 +4,11 @@
  * Buffers are grouped into size classes: powers of two split into four steps
  * (1, 1.25, 1.5, 1.75 x 2^k), so a request wastes at most 25% and a class is
  * shared by many nearby sizes. Released buffers go to the free list of their
- * class; `trim()` destroys the free ones.
+ * class; `trim()` destroys the free ones. Every buffer created counts against
+ * the device's BufferBudget.
  */
+import type { BufferBudget } from './buffer-budget.ts';
+import { checkedCreateBuffer } from './device-errors.ts';
 
 const MIN_BYTES = 16;
 
@@ -29,17 +32,29 @@ export class BufferPool {
     private readonly device: GPUDevice,
     private readonly usage: GPUBufferUsageFlags,
     private readonly label: string,
+    private readonly budget: BufferBudget,
   ) {}
 
-  acquire(bytes: number): GPUBuffer {
+  /** A buffer of at least `bytes` (its size class), reused when one is free; `what` names it in allocation errors. */
+  acquire(bytes: number, what?: () => string): GPUBuffer {
     const size = sizeClass(bytes);
-    const list = this.free.get(size);
-    const reused = list?.pop();
+    const reused = this.free.get(size)?.pop();
+    if (reused) {
+      this.bytesInUse += size;
+      return reused;
+    }
+    this.budget.reserve(size);
+    let buffer: GPUBuffer;
+    try {
+      buffer = checkedCreateBuffer(this.device, { size, usage: this.usage, label: this.label }, what?.() ?? `a ${this.label} buffer`);
+    } catch (e) {
+      this.budget.released();
+      throw e;
+    }
     this.bytesInUse += size;
-    if (reused) return reused;
     this.bytesHeld += size;
     this.buffersCreated++;
-    return this.device.createBuffer({ size, usage: this.usage, label: this.label });
+    return buffer;
   }
 
   release(buffer: GPUBuffer): void {
@@ -54,6 +69,7 @@ export class BufferPool {
     for (const list of this.free.values()) {
       for (const b of list) {
         this.bytesHeld -= b.size;
+        this.budget.released();
         b.destroy();
       }
     }

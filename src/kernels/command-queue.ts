@@ -15,13 +15,41 @@
  * Buffers released while the encoder is open may still be read by recorded
  * work, and a writeBuffer to them would run before that work (queue writes run
  * at submit order, recorded commands later), so they return to the pool only
- * after the submit.
+ * after the submit. Those deferred releases are bounded (MAX_PENDING_RELEASES): past it the
+ * encoder is submitted early, so a loop that frees without dispatching cannot pile them up.
  */
 import type { BufferPool } from './buffer-pool.ts';
 import type { Kernel } from './pipelines.ts';
+import type { BufferSlice } from './slab-pool.ts';
+
+/** What a kernel binds: a tensor's slice of a (possibly shared) buffer, or a whole buffer. */
+export type Binding = BufferSlice | GPUBuffer;
+
+export const gpuBufferOf = (b: Binding): GPUBuffer => ('buffer' in b ? b.buffer : b);
+
+/**
+ * The bind-group resource for a binding: a slice binds its own range only. With dynamic offsets
+ * the range starts at 0 and the slice's offset is given at setBindGroup (storageOffsets), so every
+ * block of a slab (all of one size) shares the bind group.
+ */
+export function bindingResource(b: Binding, dynamic: boolean): GPUBufferBinding {
+  if (!('buffer' in b)) return { buffer: b };
+  return { buffer: b.buffer, offset: dynamic ? 0 : b.offset, size: b.size };
+}
+
+/** The dynamic offsets of a kernel's storage bindings, written into `into` (binding order). */
+export function storageOffsets(buffers: readonly Binding[], into: Uint32Array): number {
+  for (let i = 0; i < buffers.length; i++) {
+    const b = buffers[i]!;
+    into[i] = 'buffer' in b ? b.offset : 0;
+  }
+  return buffers.length;
+}
 
 const UNIFORM_ALIGN = 256;
 const MAX_CACHED_BIND_GROUPS = 4096;
+const MAX_PENDING_RELEASES = 4096;
+const MAX_STATIC_SLAB_GROUPS = 8192;
 
 const bindGroups = new WeakMap<Kernel, Map<string, GPUBindGroup>>();
 const bufferIds = new WeakMap<GPUBuffer, number>();
@@ -46,6 +74,8 @@ export class CommandQueue {
   private arenaUsed = 0;
   private arenaBuffer: GPUBuffer | undefined;
   private dispatchesInEncoder = 0;
+  private readonly dynamicOffsets = new Uint32Array(32);
+  private staticSlabGroups = 0;
   private readonly releaseAfterSubmit: Array<() => void> = [];
   readonly stats: QueueStats = { dispatches: 0, submits: 0, copies: 0 };
 
@@ -73,7 +103,7 @@ export class CommandQueue {
     this.pass = undefined;
   }
 
-  dispatch(kernel: Kernel, buffers: GPUBuffer[], uniforms: ArrayBuffer | undefined, workgroups: readonly [number, number, number]): void {
+  dispatch(kernel: Kernel, buffers: Binding[], uniforms: ArrayBuffer | undefined, workgroups: readonly [number, number, number]): void {
     if (buffers.length !== kernel.storage.length) {
       const want = kernel.storage.map((b) => `${b.binding}:${b.name} (${b.kind})`).join(', ');
       throw new Error(`glassbox: kernel '${kernel.name}' declares ${kernel.storage.length} storage bindings [${want}] but the dispatch passed ${buffers.length} buffers`);
@@ -96,10 +126,28 @@ export class CommandQueue {
     const bindGroup = this.bindGroupFor(kernel, buffers, offset);
     const pass = (this.pass ??= encoder.beginComputePass());
     pass.setPipeline(kernel.pipeline);
-    pass.setBindGroup(0, bindGroup);
+    if (kernel.dynamicStorage) pass.setBindGroup(0, bindGroup, this.dynamicOffsets, 0, storageOffsets(buffers, this.dynamicOffsets));
+    else pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
     if (++this.dispatchesInEncoder >= this.maxDispatches) this.submit();
+  }
+
+  /**
+   * Whether dispatches binding slab blocks should use kernels with dynamic storage offsets.
+   *
+   * Bind groups are cached per kernel by the buffers and offsets they bind (below), and lavapipe
+   * maps each bind group's descriptor set into memory like a buffer; Dawn frees the ones dropped
+   * from the cache only once the event loop runs and a GPU wait is pending. A synchronous loop on
+   * tensors nobody disposes puts every result in a fresh slab block, so it would make one bind
+   * group per dispatch up to the process's mapping limit. With dynamic offsets a bind group
+   * depends on the buffers alone (one per slab), but on lavapipe a dynamic-offset dispatch costs
+   * more (measured: 20,000 small adds ~1.6 s static, ~2.4 s dynamic), so the switch happens only
+   * after MAX_STATIC_SLAB_GROUPS static bind groups that bind slab blocks: never in a training
+   * loop, whose blocks recur every step and hit the cache.
+   */
+  get prefersDynamicOffsets(): boolean {
+    return this.staticSlabGroups >= MAX_STATIC_SLAB_GROUPS;
   }
 
   /**
@@ -107,16 +155,18 @@ export class CommandQueue {
    * buffers and arenas are reused in the same order every training step, so after the first
    * step creating bind groups, a large part of the per-dispatch cost, is skipped.
    */
-  private bindGroupFor(kernel: Kernel, buffers: GPUBuffer[], uniformOffset: number): GPUBindGroup {
+  private bindGroupFor(kernel: Kernel, buffers: Binding[], uniformOffset: number): GPUBindGroup {
     let key = kernel.uniform ? `${bufferId(this.arenaBuffer!)}@${uniformOffset}` : '';
-    for (const b of buffers) key += `,${bufferId(b)}`;
+    if (kernel.dynamicStorage) for (const b of buffers) key += `,${bufferId(gpuBufferOf(b))}`;
+    else for (const b of buffers) key += 'buffer' in b ? `,${bufferId(b.buffer)}+${b.offset}` : `,${bufferId(b)}`;
     let cache = bindGroups.get(kernel);
     if (!cache) bindGroups.set(kernel, (cache = new Map()));
     const hit = cache.get(key);
     if (hit) return hit;
-    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: kernel.storage[i]!.binding, resource: { buffer } }));
+    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: kernel.storage[i]!.binding, resource: bindingResource(b, kernel.dynamicStorage) }));
     if (kernel.uniform) entries.push({ binding: kernel.uniform.binding, resource: { buffer: this.arenaBuffer!, offset: uniformOffset, size: kernel.uniform.size } });
     const group = this.device.createBindGroup({ layout: kernel.layout, entries });
+    if (!kernel.dynamicStorage && buffers.some((b) => 'slab' in b && b.slab)) this.staticSlabGroups++;
     if (cache.size >= MAX_CACHED_BIND_GROUPS) cache.clear();
     cache.set(key, group);
     return group;
@@ -131,8 +181,9 @@ export class CommandQueue {
 
   /** Runs `release` once everything recorded so far has been submitted. */
   afterSubmit(release: () => void): void {
-    if (this.encoder) this.releaseAfterSubmit.push(release);
-    else release();
+    if (!this.encoder) return release();
+    this.releaseAfterSubmit.push(release);
+    if (this.releaseAfterSubmit.length >= MAX_PENDING_RELEASES) this.submit();
   }
 
   submit(): void {

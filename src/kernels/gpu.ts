@@ -6,6 +6,8 @@
  * browser bundle (esbuild) leaves it out.
  */
 
+import { withoutDawnWarnings } from './native-stderr.ts';
+
 export type KernelTarget = 'cpu-simd' | 'gpu';
 
 export interface GpuContext {
@@ -24,9 +26,13 @@ export const SETUP_HINT =
 // Dawn in Node crashes when the object returned by create() is garbage-collected under a live
 // device (see shared/ENVIRONMENT.md), so it is kept here for the life of the process.
 let nodeGpuRoot: GPU | undefined;
+/** node:fs in Node (loaded by findGpu), to keep Dawn's native adapter warnings off stderr. */
+let nodeFs: typeof import('node:fs') | undefined;
 let context: GpuContext | undefined;
 let pending: Promise<GpuContext> | undefined;
 const deviceErrors: string[] = [];
+/** Why the last device was lost, while no new one has been acquired. */
+let lost: string | undefined;
 
 async function findGpu(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
@@ -34,6 +40,8 @@ async function findGpu(): Promise<GPU> {
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   if (!isNode) throw new Error(`glassbox: this browser has no WebGPU (navigator.gpu is missing). ${SETUP_HINT}`);
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp'; // silences a harmless Vulkan loader warning
+  const fsName = 'node:fs';
+  nodeFs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs');
   const moduleName = 'webgpu';
   const dawn = (await import(/* @vite-ignore */ moduleName)) as { create(o: string[]): GPU; globals: object };
   Object.assign(globalThis, dawn.globals);
@@ -49,7 +57,8 @@ function describeTarget(info: GPUAdapterInfo): KernelTarget {
 
 async function acquire(): Promise<GpuContext> {
   const gpu = await findGpu();
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const request = () => gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const adapter = await (nodeFs ? withoutDawnWarnings(nodeFs, request) : request());
   if (!adapter) throw new Error(`glassbox: no WebGPU adapter found (requestAdapter() returned null). ${SETUP_HINT}`);
   const l = adapter.limits;
   const info = adapter.info;
@@ -65,13 +74,20 @@ async function acquire(): Promise<GpuContext> {
       maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      // tensors bind at dynamic offsets into shared slabs (command-queue.ts)
+      maxDynamicStorageBuffersPerPipelineLayout: l.maxDynamicStorageBuffersPerPipelineLayout,
     },
   });
   device.addEventListener('uncapturederror', (e) => {
     deviceErrors.push((e as GPUUncapturedErrorEvent).error.message);
   });
   void device.lost.then((info) => {
-    if (info.reason !== 'destroyed') deviceErrors.push(`device lost: ${info.message}`);
+    if (context?.device !== device) return;
+    // the next initGpu() acquires a new device; until then gpu() says what happened
+    lost = `the WebGPU device was lost (reason: ${info.reason}${info.message ? `, "${info.message}"` : ''})`;
+    context = undefined;
+    pending = undefined;
+    if (info.reason !== 'destroyed') deviceErrors.push(lost);
   });
   return {
     device,
@@ -87,16 +103,28 @@ async function acquire(): Promise<GpuContext> {
   };
 }
 
-/** Acquires the device once; later calls return the same one. */
+/** Acquires the device once (and again after it was lost); later calls return the same one. */
 export function initGpu(): Promise<GpuContext> {
-  pending ??= acquire().then((c) => (context = c));
+  pending ??= acquire().then((c) => {
+    lost = undefined;
+    return (context = c);
+  });
   return pending;
 }
 
 /** The device, synchronously; throws if `initGpu()` has not finished. */
 export function gpu(): GpuContext {
+  if (!context && lost)
+    throw new Error(
+      `glassbox: ${lost}. Its tensors are gone: \`await init()\` starts a new device, then create the tensors again (e.g. load the model's weights).`,
+    );
   if (!context) throw new Error('glassbox: WebGPU is not initialised yet: `await init()` first (importing glassbox does it for you).');
   return context;
+}
+
+/** Queues an error the device reported asynchronously, for the next throwDeviceErrors(). */
+export function reportDeviceError(message: string): void {
+  deviceErrors.push(message);
 }
 
 /** Throws the validation errors the device reported since the last check (they arrive asynchronously). */

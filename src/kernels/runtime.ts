@@ -3,41 +3,76 @@
  * kernels and the command queue. Everything else asks it to allocate, upload,
  * dispatch and read back.
  */
+import { BufferBudget, DEFAULT_MAX_BUFFERS } from './buffer-budget.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { CommandQueue } from './command-queue.ts';
+import { CommandQueue, type Binding } from './command-queue.ts';
+import { noteDispatch } from './device-errors.ts';
 import { gpu, initGpu, throwDeviceErrors, type GpuContext, type KernelTarget } from './gpu.ts';
 import { waitForGpu } from './gpu-wait.ts';
-import { PipelineCache } from './pipelines.ts';
+import { ALIAS_SAFE, bindsWritableAlias, DYNAMIC_OFFSETS, PipelineCache, type Kernel } from './pipelines.ts';
+import { TensorBufferPool, type BufferSlice } from './slab-pool.ts';
 
 export interface Runtime {
   ctx: GpuContext;
   device: GPUDevice;
   target: KernelTarget;
-  storage: BufferPool;
+  storage: TensorBufferPool;
   uniforms: BufferPool;
   staging: BufferPool;
   pipelines: PipelineCache;
   queue: CommandQueue;
+  /** Live GPU buffers of all three pools, bounded (buffer-budget.ts). */
+  budget: BufferBudget;
+  /** Set when the device is lost: the runtime's buffers are gone and nothing may be recorded on it. */
+  lost: boolean;
 }
 
 let current: Runtime | undefined;
 
+/** Starts the runtime on the device, or on a new device when the previous one was lost. */
 export async function initRuntime(): Promise<Runtime> {
   if (current) return current;
   const ctx = await initGpu();
+  if (current) return current;
   const device = ctx.device;
-  const uniforms = new BufferPool(device, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'uniforms');
-  current ??= {
+  // frees what can be freed without the user: pending releases land at submit, free buffers are destroyed
+  const budget = new BufferBudget(bufferLimit, () => {
+    rt.queue.submit();
+    rt.storage.trim();
+    rt.staging.trim();
+  });
+  const uniforms = new BufferPool(device, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'uniforms', budget);
+  const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const rt: Runtime = {
     ctx,
     device,
     target: ctx.target,
-    storage: new BufferPool(device, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'tensor'),
+    storage: new TensorBufferPool(device, storageUsage, budget, device.limits.minStorageBufferOffsetAlignment),
     uniforms,
-    staging: new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging'),
+    staging: new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging', budget),
     pipelines: new PipelineCache(device),
     queue: new CommandQueue(device, uniforms),
+    budget,
+    lost: false,
   };
-  return current;
+  void device.lost.then(() => {
+    rt.lost = true;
+    if (current === rt) current = undefined;
+  });
+  current = rt;
+  return rt;
+}
+
+let bufferLimit = DEFAULT_MAX_BUFFERS;
+/**
+ * Sets how many GPU buffers may be alive at once (default DEFAULT_MAX_BUFFERS; small tensors share
+ * one buffer per slab). Raise it only where the driver does not map each buffer (a real GPU) or
+ * `vm.max_map_count` was raised; tests lower it.
+ */
+export function setBufferLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`glassbox.setBufferLimit: the limit must be a positive integer, got ${limit}`);
+  bufferLimit = limit;
+  if (current) current.budget.limit = limit;
 }
 
 export function runtime(): Runtime {
@@ -70,40 +105,92 @@ export interface DispatchArgs {
   name: string;
   source: string;
   entryPoint?: string;
-  buffers: GPUBuffer[];
+  /** Tensors' storage slices (Storage.buffer) or whole buffers, in binding order. */
+  buffers: Binding[];
   uniforms?: ArrayBuffer;
   workgroups: readonly [number, number, number];
 }
 
 export function dispatch(a: DispatchArgs): void {
   const rt = runtime();
-  const kernel = rt.pipelines.get(a.name, a.source, a.entryPoint);
-  rt.queue.dispatch(kernel, a.buffers, a.uniforms, a.workgroups);
+  for (const b of a.buffers) if ((b as BufferSlice).pool !== undefined && (b as BufferSlice).pool !== rt.storage) throwForeignBuffer(a.name);
+  let variant = rt.queue.prefersDynamicOffsets && a.buffers.some((b) => (b as BufferSlice).slab !== undefined) ? DYNAMIC_OFFSETS : 0;
+  let kernel = rt.pipelines.get(a.name, a.source, a.entryPoint, variant);
+  let buffers = a.buffers;
+  let scratch: BufferSlice[] | undefined;
+  if (bindsWritableAlias(kernel, buffers)) {
+    ({ buffers, scratch } = separateOverlappingInputs(rt, kernel, buffers));
+    kernel = rt.pipelines.get(a.name, a.source, a.entryPoint, (variant |= ALIAS_SAFE));
+  }
+  noteDispatch(a.name);
+  rt.queue.dispatch(kernel, buffers, a.uniforms, a.workgroups);
+  if (scratch) for (const s of scratch) rt.queue.afterSubmit(() => rt.storage.release(s));
+}
+
+const rangeOf = (b: Binding) => ('buffer' in b ? b : { buffer: b, offset: 0, size: b.size });
+function overlap(a: Binding, b: Binding): boolean {
+  const x = rangeOf(a);
+  const y = rangeOf(b);
+  return x.buffer === y.buffer && x.offset < y.offset + y.size && y.offset < x.offset + x.size;
 }
 
 /**
- * Writes `data` into `buffer` at `byteOffset`. Queue writes run before work still sitting in the
+ * The alias-safe variant declares every storage binding writable, and WebGPU refuses two writable
+ * bindings of overlapping ranges: an input bound twice (as in mul(x, x)) gets a copy of its own
+ * for its second binding. Recorded before the dispatch; the copies go back after its submit.
+ */
+function separateOverlappingInputs(rt: Runtime, declared: Kernel, buffers: Binding[]): { buffers: Binding[]; scratch?: BufferSlice[] } {
+  let out = buffers;
+  const scratch: BufferSlice[] = [];
+  for (let j = 1; j < buffers.length; j++) {
+    if (declared.storage[j]!.kind !== 'read') continue;
+    const input = buffers[j]!;
+    if (!buffers.slice(0, j).some((b) => overlap(b, input))) continue;
+    const { buffer, offset, size } = rangeOf(input);
+    const copy = rt.storage.acquireOwnBuffer(size);
+    rt.queue.copy(buffer, offset, copy.buffer, 0, size);
+    if (out === buffers) out = buffers.slice();
+    out[j] = copy;
+    scratch.push(copy);
+  }
+  return scratch.length ? { buffers: out, scratch } : { buffers };
+}
+
+function throwForeignBuffer(kernel: string): never {
+  throw new Error(
+    `glassbox: '${kernel}' was given a tensor made on a WebGPU device that has since been lost; ` +
+      'tensors do not survive a device loss: create them again after `await init()`.',
+  );
+}
+
+/**
+ * Writes `data` into `slice` at `byteOffset`. Queue writes run before work still sitting in the
  * open encoder, so a buffer that recorded work may touch is written only after submitting it.
  */
-export function upload(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0, mayBeInFlight = false): void {
+export function upload(slice: Binding, data: ArrayBufferView, byteOffset = 0, mayBeInFlight = false): void {
   const rt = runtime();
   if (mayBeInFlight) rt.queue.submit();
-  rt.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  const { buffer, offset } = asSlice(slice);
+  rt.device.queue.writeBuffer(buffer, offset + byteOffset, data.buffer, data.byteOffset, data.byteLength);
 }
+
+const asSlice = (b: Binding): { buffer: GPUBuffer; offset: number } => ('buffer' in b ? b : { buffer: b, offset: 0 });
 
 /** On a CPU adapter, a main thread spinning while it waits takes a core from the adapter (gpu-wait.ts). */
 const politeWaits = (rt: Runtime) => rt.ctx.target === 'cpu-simd';
 
 /** Submits all recorded work and copies `bytes` of `buffer` back to the CPU. */
-export async function readback(buffer: GPUBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
+export async function readback(slice: Binding, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
   const rt = runtime();
   const size = Math.ceil(bytes / 4) * 4;
   const staging = rt.staging.acquire(size);
-  rt.queue.copy(buffer, byteOffset, staging, 0, size);
+  const { buffer, offset } = asSlice(slice);
+  rt.queue.copy(buffer, offset + byteOffset, staging, 0, size);
   rt.queue.submit();
   try {
     await waitForGpu(() => staging.mapAsync(GPUMapMode.READ, 0, size), politeWaits(rt));
   } catch (e) {
+    if (rt.lost) gpu(); // throws the "device was lost" error
     throwDeviceErrors('readback');
     throw e;
   }
@@ -119,6 +206,7 @@ export async function sync(): Promise<void> {
   const rt = runtime();
   rt.queue.submit();
   await waitForGpu(() => rt.device.queue.onSubmittedWorkDone(), politeWaits(rt));
+  if (rt.lost) gpu(); // throws the "device was lost" error
   throwDeviceErrors('sync');
 }
 
@@ -128,6 +216,9 @@ export interface MemoryReport {
   /** Bytes in all tensor buffers the pool holds, in use or free for reuse. */
   bytesHeld: number;
   buffersCreated: number;
+  /** GPU buffers alive now (tensor slabs and large tensors, uniforms, staging) and the limit on them (setBufferLimit). */
+  buffersAlive: number;
+  bufferLimit: number;
   kernelsCompiled: number;
   dispatches: number;
   submits: number;
@@ -139,6 +230,8 @@ export function memory(): MemoryReport {
     bytesInUse: rt.storage.bytesInUse,
     bytesHeld: rt.storage.bytesHeld + rt.uniforms.bytesHeld + rt.staging.bytesHeld,
     buffersCreated: rt.storage.buffersCreated + rt.uniforms.buffersCreated + rt.staging.buffersCreated,
+    buffersAlive: rt.budget.live,
+    bufferLimit: rt.budget.limit,
     kernelsCompiled: rt.pipelines.compiled,
     dispatches: rt.queue.stats.dispatches,
     submits: rt.queue.stats.submits,

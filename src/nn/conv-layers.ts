@@ -11,6 +11,13 @@ import { Module, Parameter } from './module.ts';
 
 const pairOf = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
+/** The layer's options less its own `bias` flag: what the op takes (it refuses keys it does not know). */
+function withoutBiasFlag<T extends { bias?: boolean }>(opts: T): Omit<T, 'bias'> {
+  if (!('bias' in opts)) return opts;
+  const { bias: _bias, ...rest } = opts;
+  return rest;
+}
+
 export class Conv2d extends Module {
   weight: Tensor;
   bias: Tensor | null;
@@ -31,7 +38,7 @@ export class Conv2d extends Module {
     this.bias = opts.bias === false ? null : Parameter(defaultBias(outChannels, shape[1]! * shape[2]! * shape[3]!));
   }
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, this.opts);
+    return conv2d(x, this.weight, this.bias, withoutBiasFlag(this.opts));
   }
 }
 
@@ -54,7 +61,7 @@ export class ConvTranspose2d extends Module {
     this.bias = opts.bias === false ? null : Parameter(defaultBias(outChannels, shape[1]! * shape[2]! * shape[3]!));
   }
   forward(x: Tensor): Tensor {
-    return convTranspose2d(x, this.weight, this.bias, this.opts);
+    return convTranspose2d(x, this.weight, this.bias, withoutBiasFlag(this.opts));
   }
 }
 

@@ -13,6 +13,7 @@
 import { tensorFromArray, type DType, type NumericArray, type Tensor } from '../tensor/tensor.ts';
 import { numel, shapeStr } from '../tensor/shape.ts';
 import type { Module } from './module.ts';
+import { printable } from '../../datasets/printable.ts';
 
 /** Element types this reader understands, with their size in bytes. */
 const DTYPE_BYTES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U32: 4, U8: 1 } as const;
@@ -40,8 +41,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 // The reference implementation refuses headers over 100 MB; so do we, before decoding them.
 const MAX_HEADER_BYTES = 100_000_000;
 
+/** Messages quote names and text from the file: printable() escapes what a terminal would act on. */
 function fail(msg: string): never {
-  throw new Error(`glassbox.safetensors: ${msg}`);
+  throw new Error(`glassbox.safetensors: ${printable(msg, 2000)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,8 +123,10 @@ function checkEntry(name: string, raw: unknown, dataLen: number): { dtype: Safet
 /** Decodes little-endian elements of `src` to glassbox's dtype. */
 function decode(name: string, dtype: SafetensorsDType, src: Uint8Array): { dtype: DType; data: NumericArray } {
   const n = src.length / DTYPE_BYTES[dtype];
-  // copying to a fresh buffer aligns it, so typed arrays can view it directly
-  const aligned = (): ArrayBuffer => src.slice().buffer;
+  // copying to a fresh buffer aligns it, so typed arrays can view it directly. Not src.slice():
+  // on a Node Buffer that is a view into the same (often shared, pooled) memory, whose .buffer
+  // starts elsewhere; new Uint8Array(src) always copies exactly src's bytes.
+  const aligned = (): ArrayBuffer => new Uint8Array(src).buffer;
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   switch (dtype) {
     case 'F32':
@@ -283,7 +287,7 @@ export function loadSafetensors(module: Module, bytes: Uint8Array, opts: LoadSaf
   const mapping = describeMapping(from, renamed, skipped);
 
   if ((opts.strict ?? true) && (missing.length || unexpected.length)) {
-    const list = (keys: string[]) => (keys.length > 20 ? `${keys.slice(0, 20).join(', ')}, ... (${keys.length - 20} more)` : keys.join(', '));
+    const list = (keys: string[]) => printable(keys.length > 20 ? `${keys.slice(0, 20).join(', ')}, ... (${keys.length - 20} more)` : keys.join(', '), 4000);
     const lines = [
       `glassbox.nn.loadSafetensors (from '${from}'): the file does not match the model's state dict.`,
       `  missing keys (${missing.length}, in the model but not in the file): [${list(missing)}]`,
@@ -300,7 +304,7 @@ export function loadSafetensors(module: Module, bytes: Uint8Array, opts: LoadSaf
     const want = own.get(key)!.shape;
     if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
       throw new Error(
-        `glassbox.nn.loadSafetensors: '${fileKey}'${fileKey !== key ? ` (model key '${key}')` : ''} has shape ${shapeStr(t.shape)} in the file but the model expects ${shapeStr(want)}`,
+        `glassbox.nn.loadSafetensors: '${printable(fileKey)}'${fileKey !== key ? ` (model key '${key}')` : ''} has shape ${shapeStr(t.shape)} in the file but the model expects ${shapeStr(want)}`,
       );
   }
   for (const [key, { t }] of target) {

@@ -10,6 +10,7 @@ import * as vw from './ops/views.ts';
 import * as idx from './ops/indexing.ts';
 import { matmul } from './ops/matmul.ts';
 import { logSoftmax, softmax } from './ops/activation.ts';
+import { roll } from './ops/roll.ts';
 import type { TensorLike } from './ops/elementwise.ts';
 
 declare module './tensor.ts' {
@@ -37,7 +38,28 @@ declare module './tensor.ts' {
     relu(): Tensor;
     sigmoid(): Tensor;
     tanh(): Tensor;
-    clamp(opts: { min?: number; max?: number }): Tensor;
+    clamp(opts: { min?: TensorLike; max?: TensorLike }): Tensor;
+    atan2(x: TensorLike): Tensor;
+    rsqrt(): Tensor;
+    sin(): Tensor;
+    cos(): Tensor;
+    reciprocal(): Tensor;
+    sign(): Tensor;
+    floor(): Tensor;
+    ceil(): Tensor;
+    round(): Tensor;
+    erf(): Tensor;
+    silu(): Tensor;
+    log1p(): Tensor;
+    expm1(): Tensor;
+    gelu(opts?: { approximate?: 'none' | 'tanh' }): Tensor;
+    leakyRelu(opts?: { negativeSlope?: number }): Tensor;
+    elu(opts?: { alpha?: number }): Tensor;
+    softplus(opts?: { beta?: number; threshold?: number }): Tensor;
+    powScalar(exponent: number): Tensor;
+    /** where(cond, this, other): this where cond != 0, else other. */
+    where(cond: Tensor, other: TensorLike): Tensor;
+    roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor;
     sum(opts?: red.ReduceOptions): Tensor;
     mean(opts?: red.ReduceOptions): Tensor;
     amax(opts?: red.ReduceOptions): Tensor;
@@ -81,18 +103,31 @@ declare module './tensor.ts' {
 const shapeArgs = (args: number[] | [readonly number[]]): number[] => (Array.isArray(args[0]) ? [...(args[0] as number[])] : (args as number[]));
 const P = Tensor.prototype;
 
-for (const name of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
+for (const name of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'atan2', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
   P[name] = function (this: Tensor, o: TensorLike) {
     return ew[name](this, o);
   };
 }
-for (const name of ['neg', 'exp', 'log', 'sqrt', 'abs', 'square', 'relu', 'sigmoid', 'tanh'] as const) {
+const UNARY_METHODS = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'sin', 'cos', 'square', 'reciprocal', 'relu', 'sigmoid', 'tanh', 'sign', 'floor', 'ceil', 'round', 'erf', 'silu', 'log1p', 'expm1'] as const;
+for (const name of UNARY_METHODS) {
   P[name] = function (this: Tensor) {
     return ew[name](this);
   };
 }
-P.clamp = function (opts) {
-  return ew.clamp(this, opts);
+// the ones with an options object or a parameter
+for (const name of ['gelu', 'leakyRelu', 'elu', 'softplus', 'clamp'] as const) {
+  P[name] = function (this: Tensor, opts?: object) {
+    return (ew[name] as (x: Tensor, o?: object) => Tensor)(this, opts);
+  };
+}
+P.powScalar = function (exponent) {
+  return ew.powScalar(this, exponent);
+};
+P.where = function (cond, other) {
+  return ew.where(cond, this, other);
+};
+P.roll = function (shifts, dims) {
+  return roll(this, shifts, dims);
 };
 for (const name of ['sum', 'mean', 'amax', 'amin'] as const) {
   P[name] = function (this: Tensor, opts?: red.ReduceOptions) {

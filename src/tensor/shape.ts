@@ -2,6 +2,19 @@
 
 export type Shape = readonly number[];
 
+/**
+ * Checks a shape given from outside (creation ops, views): every size a non-negative integer and
+ * the element count exact in a double. Negative, fractional or NaN sizes used to be multiplied
+ * through (zeros([-2, -3]) had 6 elements) or reached WebGPU as a NaN byte count.
+ */
+export function checkShape(op: string, shape: Shape): void {
+  if (!Array.isArray(shape)) throw new Error(`glassbox.${op}: the shape must be an array of sizes, got ${String(shape)}`);
+  const bad = shape.findIndex((d) => !Number.isSafeInteger(d) || d < 0);
+  if (bad >= 0)
+    throw new Error(`glassbox.${op}: size ${shape[bad]} at dimension ${bad} of shape ${shapeStr(shape)} is not a non-negative integer; every size must be 0, 1, 2, ...`);
+  if (!Number.isSafeInteger(numel(shape))) throw new Error(`glassbox.${op}: shape ${shapeStr(shape)} has ${numel(shape)} elements, too many to count exactly; use a smaller shape`);
+}
+
 export function numel(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;

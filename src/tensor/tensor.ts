@@ -1,5 +1,5 @@
 /**
- * The Tensor: a strided view (shape, strides, offset) of a reference-counted GPU buffer,
+ * The Tensor: a strided view (shape, strides, offset) of reference-counted GPU memory (Storage),
  * plus the autograd fields. Ops live in src/tensor/ops; their method forms are attached
  * in methods.ts so this file stays about storage and lifetime.
  *
@@ -7,7 +7,8 @@
  * explicitly (`dispose()`), by a `tidy()` scope, or (as a safety net) when the
  * JavaScript object is garbage-collected.
  */
-import { readback, runtime, upload } from '../kernels/runtime.ts';
+import { readback, runtime, upload, type Runtime } from '../kernels/runtime.ts';
+import type { BufferSlice } from '../kernels/slab-pool.ts';
 import type { Node } from '../autograd/node.ts';
 import { throwIfAnomaly } from '../autograd/anomaly.ts';
 import { contiguousStrides, numel, shapeStr, type Shape } from './shape.ts';
@@ -20,14 +21,19 @@ export function typedArrayOf(dtype: DType, data: ArrayBuffer | ArrayLike<number>
   return data instanceof ArrayBuffer ? new Ctor(data) : Ctor.from(data);
 }
 
-/** A GPU buffer shared by every view of it. */
+/**
+ * GPU memory shared by every view of it: a slice of a buffer (small tensors share slabs, see
+ * kernels/slab-pool.ts), which kernels bind at its offset.
+ */
 export class Storage {
   refs = 1;
   /** Bumped by in-place writes, so autograd can tell that a saved tensor changed. */
   version = 0;
   constructor(
-    public buffer: GPUBuffer,
+    readonly buffer: BufferSlice,
     readonly byteLength: number,
+    /** The runtime (device) the slice belongs to; after a device loss there is nothing to release. */
+    private readonly owner: Runtime,
   ) {}
 
   retain(): void {
@@ -36,9 +42,9 @@ export class Storage {
 
   release(): void {
     if (--this.refs > 0) return;
-    const buffer = this.buffer;
-    const rt = runtime();
-    rt.queue.afterSubmit(() => rt.storage.release(buffer));
+    const { buffer, owner } = this;
+    if (owner.lost) return;
+    owner.queue.afterSubmit(() => owner.storage.release(buffer));
   }
 }
 
@@ -52,6 +58,17 @@ const finalizer = new FinalizationRegistry<Storage>((s) => {
 
 /** Tensors created inside the innermost `tidy()` scope; disposed when it ends. */
 const scopes: Set<Tensor>[] = [];
+
+/**
+ * The scope outside every tidy(): tidyAsync's (src/tensor/tidy-async.ts) for the code running
+ * inside it, else none. Set once by tidy-async.ts, so this file does not import it.
+ */
+let outerScope: () => Set<Tensor> | undefined = () => undefined;
+export function setOuterScope(provider: () => Set<Tensor> | undefined): void {
+  outerScope = provider;
+}
+/** Whether a synchronous tidy() is running (tidyAsync may not start inside one). */
+export const insideTidy = (): boolean => scopes.length > 0;
 
 let nextId = 0;
 
@@ -79,7 +96,7 @@ export class Tensor {
     this.offset = offset;
     this.dtype = dtype;
     finalizer.register(this, storage, this);
-    scopes[scopes.length - 1]?.add(this);
+    (scopes[scopes.length - 1] ?? outerScope())?.add(this);
   }
 
   get storage(): Storage {
@@ -181,14 +198,15 @@ export class Tensor {
 /** Allocates an uninitialised contiguous tensor. */
 export function emptyTensor(shape: Shape, dtype: DType = 'float32'): Tensor {
   const bytes = Math.max(numel(shape), 1) * 4;
-  const limit = runtime().device.limits.maxStorageBufferBindingSize;
+  const rt = runtime();
+  const limit = rt.device.limits.maxStorageBufferBindingSize;
   if (bytes > limit)
     throw new Error(
       `glassbox: a tensor of shape ${shapeStr(shape)} needs ${(bytes / 2 ** 20).toFixed(0)} MiB, more than this device binds at once (${(limit / 2 ** 20).toFixed(0)} MiB); ` +
         'use smaller batches (or split the work into slices)',
     );
-  const buffer = runtime().storage.acquire(bytes);
-  return new Tensor(new Storage(buffer, bytes), shape, dtype);
+  const slice = rt.storage.acquire(bytes, () => `a tensor of shape ${shapeStr(shape)}`);
+  return new Tensor(new Storage(slice, bytes, rt), shape, dtype);
 }
 
 /** Uploads a typed array as a new contiguous tensor. */
@@ -222,7 +240,7 @@ export function tidy<T>(fn: () => T): T {
   if (result instanceof Promise) throw new Error('glassbox.tidy: the function must be synchronous (await outside tidy, or use dispose())');
   const returned = new Set<Tensor>();
   collectTensors(result, returned);
-  const parent = scopes[scopes.length - 1];
+  const parent = scopes[scopes.length - 1] ?? outerScope();
   let disposed = false;
   for (const t of scope) {
     if (returned.has(t) || t.kept) {
@@ -238,7 +256,7 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-function collectTensors(value: unknown, into: Set<Tensor>): void {
+export function collectTensors(value: unknown, into: Set<Tensor>): void {
   if (value instanceof Tensor) into.add(value);
   else if (Array.isArray(value)) value.forEach((v) => collectTensors(v, into));
   else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)

@@ -11,4 +11,5 @@ export {
   type OneCycleLROptions,
   type LinearWarmupOptions,
 } from './schedulers.ts';
+export { LBFGS, type LBFGSOptions, type LBFGSClosure } from './lbfgs.ts';
 export { clipGradNorm, clipGradValue, type ClipGradNormOptions } from './clip.ts';

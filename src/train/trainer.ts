@@ -10,6 +10,7 @@ import { zeros } from '../tensor/ops/creation.ts';
 import { noGrad } from '../autograd/node.ts';
 import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
 import type { Module } from '../nn/module.ts';
+import { assertFiniteParameters } from '../nn/finite-check.ts';
 import type { DataLoader } from './data-loader.ts';
 import type { Optimizer } from './optim.ts';
 import { Progress } from './progress.ts';
@@ -113,6 +114,10 @@ export async function fit(model: Module, opts: FitOptions): Promise<EpochRecord[
     totals.dispose();
     if (!Number.isFinite(trainLoss))
       throw new TrainingDivergedError(`training diverged: the loss became ${trainLoss} in epoch ${epoch + 1} (learning rate ${opts.optimizer.lr}); lower the learning rate.`);
+    // a NaN weight need not reach a finite loss (a parameter off the loss's path, an overflow in the last step)
+    await assertFiniteParameters(model, `after epoch ${epoch + 1} (learning rate ${opts.optimizer.lr})`).catch((e: Error) => {
+      throw new TrainingDivergedError(e.message);
+    });
     const seconds = progress.elapsedSeconds;
     progress.done({ loss: trainLoss, acc: trainAccuracy });
     const record: EpochRecord = { epoch: epoch + 1, lr: opts.optimizer.lr, trainLoss, trainAccuracy, seconds, imagesPerSecond: seen / seconds };

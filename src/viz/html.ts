@@ -1,12 +1,16 @@
 /**
- * A self-contained HTML report: headings, paragraphs, tables and PNG images embedded as
- * data: URLs, so one file can be mailed or opened offline. Build it block by block, then
- * `render()` the string (write it with files.ts's writeHtml in Node).
+ * A self-contained HTML report: headings, paragraphs, tables, interactive charts (chart.ts)
+ * and PNG images embedded as data: URLs, so one file can be mailed or opened offline. Build it
+ * block by block, then `render()` the string (in Node, files.ts's writeReport inlines the chart
+ * library and writes it). The layout fits any window: figures wrap, and wide tables and image
+ * grids scroll inside their own box instead of widening the page.
  *
  *   const r = new HtmlReport('Saliency on MNIST');
  *   r.section('Vanilla gradient').paragraph('...').image(png, { caption: 'digit 7' });
  *   r.table([['method', 'AUC'], ['IG', 0.81]], { header: true });
+ *   r.chart({ title: 'loss', xLabel: 'epoch', yLabel: 'loss', series: [{ name: 'train', y: [0.9, 0.4] }] });
  */
+import { CHART_RUNTIME, CHART_STYLE, chartHtml, type ChartLibrary, type ChartSpec } from './chart.ts';
 import type { RGBAImage } from './image.ts';
 import { encodePng } from './png.ts';
 
@@ -55,16 +59,36 @@ export interface FigureItem extends ImageBlockOptions {
   png: Uint8Array | RGBAImage;
 }
 
-const STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{border-bottom:2px solid #ddd;padding-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #eee}
-table{border-collapse:collapse;margin:1em 0;font-variant-numeric:tabular-nums}th,td{border:1px solid #ccc;padding:.3em .7em;text-align:right}
-th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}caption{caption-side:bottom;color:#555;padding-top:.3em}
-figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}figcaption{color:#555;font-size:.9em;text-align:center}
-img.px{image-rendering:pixelated}pre{background:#f6f6f6;padding:.8em;overflow:auto}`;
+/** One cell of an image table: an image, a text (e.g. why there is no image), or nothing. */
+export type ImageTableCell = { png: Uint8Array | RGBAImage; alt?: string } | { text: string } | null;
+
+export interface ImageTableOptions {
+  colTitles: readonly string[];
+  rowTitles: readonly string[];
+  /** Row-major, rowTitles.length x colTitles.length. */
+  cells: readonly ImageTableCell[][];
+  /** Display size of each image in CSS pixels (default 84; images are scaled, crisp). */
+  size?: number;
+  caption?: string;
+}
+
+const STYLE = `*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45;overflow-wrap:break-word}
+h1{border-bottom:2px solid #ddd;padding-bottom:.2em;font-size:1.7em}h2{margin-top:1.6em;border-bottom:1px solid #eee}
+.scroll{overflow-x:auto;max-width:100%;margin:1em 0}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right;vertical-align:top}
+th{background:#f4f4f4;font-weight:600}td:first-child,th:first-child{text-align:left}caption{caption-side:bottom;color:#555;padding-top:.3em;text-align:left}
+td:first-child{white-space:nowrap}td.na{color:#555;font-style:italic;text-align:left}td.fail{color:#a00;text-align:left}
+.figs{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start;margin:.5em 0}
+figure{margin:0;max-width:100%}figure img{max-width:100%;height:auto}figcaption{color:#555;font-size:.9em;text-align:center}
+img.px{image-rendering:pixelated}pre{background:#f6f6f6;padding:.8em;overflow:auto;white-space:pre-wrap}
+table.maps td,table.maps th{padding:2px;text-align:center;vertical-align:middle;line-height:1.2}table.maps thead th{font-size:.8em;font-weight:500;max-width:7em}table.maps img{display:block}
+table.maps th:first-child{position:sticky;left:0;z-index:1;text-align:right;white-space:nowrap;font-size:.8em;font-weight:500;padding:2px 6px}table.maps td.text{font-size:.75em;color:#666;max-width:7em;white-space:normal}`;
 
 export class HtmlReport {
   private readonly blocks: string[] = [];
   private open = false;
+  private charts = 0;
 
   constructor(readonly title: string) {}
 
@@ -99,18 +123,49 @@ export class HtmlReport {
     return this;
   }
 
-  /** A table from rows of cells; with `header`, the first row is the header. Numbers are shown to 4 significant digits. */
+  /**
+   * A table from rows of cells; with `header`, the first row is the header. Numbers are shown to
+   * 4 significant digits. A row shorter than the header stretches its last cell over the rest
+   * (a note in place of the scores a row does not have).
+   */
   table(rows: readonly (readonly unknown[])[], opts: { header?: boolean | readonly string[]; caption?: string } = {}): this {
     let head: readonly unknown[] | undefined;
     let body = rows;
     if (Array.isArray(opts.header)) head = opts.header;
     else if (opts.header && rows.length) [head, body] = [rows[0]!, rows.slice(1)];
-    const tr = (cells: readonly unknown[], tag: 'td' | 'th'): string => `<tr>${cells.map((c) => `<${tag}>${escapeHtml(formatCell(c))}</${tag}>`).join('')}</tr>`;
+    const width = Math.max(head?.length ?? 0, ...body.map((r) => r.length));
+    const tr = (cells: readonly unknown[], tag: 'td' | 'th'): string => `<tr>${cells.map((c, i) => cellHtml(c, tag, i === cells.length - 1 ? width - i : 1)).join('')}</tr>`;
     this.blocks.push(
-      `<table>${opts.caption ? `<caption>${escapeHtml(opts.caption)}</caption>` : ''}` +
+      `<div class="scroll"><table>${opts.caption ? `<caption>${escapeHtml(opts.caption)}</caption>` : ''}` +
         (head ? `<thead>${tr(head, 'th')}</thead>` : '') +
-        `<tbody>${body.map((r) => tr(r, 'td')).join('\n')}</tbody></table>`,
+        `<tbody>${body.map((r) => tr(r, 'td')).join('\n')}</tbody></table></div>`,
     );
+    return this;
+  }
+
+  /** An interactive chart (chart.ts); several in a row share the width and wrap on narrow windows. */
+  chart(spec: ChartSpec): this {
+    return this.chartRow([spec]);
+  }
+
+  /** Several charts side by side, wrapping on narrow windows. */
+  chartRow(specs: readonly ChartSpec[]): this {
+    this.charts += specs.length;
+    this.blocks.push(`<div class="figs">${specs.map((s) => chartHtml(s, escapeHtml)).join('\n')}</div>`);
+    return this;
+  }
+
+  /** A grid of images with real text for its row and column titles, scrolling sideways inside its own box when wide. */
+  imageTable(opts: ImageTableOptions): this {
+    const size = opts.size ?? 84;
+    const cell = (c: ImageTableCell): string => {
+      if (!c) return '<td></td>';
+      if ('text' in c) return `<td class="text">${escapeHtml(c.text)}</td>`;
+      return `<td><img class="px" src="${pngDataUrl(c.png)}" width="${size}" height="${size}" alt="${escapeHtml(c.alt ?? '')}"></td>`;
+    };
+    const head = `<tr><th></th>${opts.colTitles.map((t) => `<th>${escapeHtml(t)}</th>`).join('')}</tr>`;
+    const rows = opts.rowTitles.map((t, r) => `<tr><th>${escapeHtml(t)}</th>${(opts.cells[r] ?? []).map(cell).join('')}</tr>`);
+    this.blocks.push(`<div class="scroll"><table class="maps">${opts.caption ? `<caption>${escapeHtml(opts.caption)}</caption>` : ''}<thead>${head}</thead><tbody>${rows.join('\n')}</tbody></table></div>`);
     return this;
   }
 
@@ -127,7 +182,7 @@ export class HtmlReport {
       if (it.pixelated ?? true) attrs.push('class="px"');
       return `<figure><img ${attrs.join(' ')}>${it.caption ? `<figcaption>${escapeHtml(it.caption)}</figcaption>` : ''}</figure>`;
     });
-    this.blocks.push(`<div>${figs.join('\n')}</div>`);
+    this.blocks.push(`<div class="figs">${figs.join('\n')}</div>`);
     return this;
   }
 
@@ -136,9 +191,34 @@ export class HtmlReport {
     this.open = false;
   }
 
-  /** The complete HTML document. */
-  render(): string {
-    const body = [...this.blocks, ...(this.open ? ['</section>'] : [])].join('\n');
-    return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${escapeHtml(this.title)}</title>\n<style>\n${STYLE}\n</style>\n</head>\n<body>\n<h1>${escapeHtml(this.title)}</h1>\n${body}\n</body>\n</html>\n`;
+  /** Whether the report has charts, so render() needs the chart library. */
+  get hasCharts(): boolean {
+    return this.charts > 0;
   }
+
+  /**
+   * The complete HTML document, one file with nothing to fetch. A report with charts needs the
+   * chart library's source (in Node: files.ts's chartLibrary()), inlined once before the charts run.
+   */
+  render(opts: { chartLibrary?: ChartLibrary } = {}): string {
+    if (this.charts && !opts.chartLibrary) throw new Error(`HtmlReport '${this.title}': ${this.charts} chart(s) need the chart library; pass render({ chartLibrary }) (files.ts's chartLibrary() reads d3's and Plot's in Node)`);
+    const body = [...this.blocks, ...(this.open ? ['</section>'] : [])].join('\n');
+    const lib = this.charts ? opts.chartLibrary! : undefined;
+    const css = lib ? `\n${CHART_STYLE}` : '';
+    const scripts = lib ? `\n<script>\n${inlineSafe(lib.js, 'script')}\n</script>\n<script>\n${CHART_RUNTIME}\n</script>` : '';
+    return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>${escapeHtml(this.title)}</title>\n<style>\n${STYLE}${css}\n</style>\n</head>\n<body>\n<h1>${escapeHtml(this.title)}</h1>\n${body}${scripts}\n</body>\n</html>\n`;
+  }
+}
+
+/** A table cell: numbers to 4 significant digits; 'not applicable: ...' and 'failed: ...' notes styled apart. */
+function cellHtml(c: unknown, tag: 'td' | 'th', span: number): string {
+  const text = formatCell(c);
+  const cls = tag === 'td' && text.startsWith('not applicable') ? ' class="na"' : tag === 'td' && text.startsWith('failed') ? ' class="fail"' : '';
+  return `<${tag}${cls}${span > 1 ? ` colspan="${span}"` : ''}>${escapeHtml(text)}</${tag}>`;
+}
+
+/** Library source to inline: refuses text that would close its element early. */
+function inlineSafe(source: string, element: 'script'): string {
+  if (source.toLowerCase().includes(`</${element}`)) throw new Error(`HtmlReport: the chart library's ${element} contains '</${element}', which would end the inlined element early`);
+  return source;
 }

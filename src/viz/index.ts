@@ -1,7 +1,7 @@
 /**
  * glassbox/viz: pictures from plain typed arrays, in Node and in a browser. Colormaps,
- * attribution-map normalisation, image conversion and drawing, PNG encoding/decoding, labelled
- * grids, line and scatter plots, HTML reports. Writing files lives in './node.ts' (node:fs).
+ * attribution-map normalisation, image conversion and drawing, PNG encoding/decoding (zlib by fflate), labelled
+ * grids, line and scatter plots, interactive SVG charts (Observable Plot) and HTML reports. Writing files lives in './node.ts' (node:fs).
  */
 export * from './colormap.ts';
 export * from './normalize.ts';
@@ -10,5 +10,5 @@ export * from './png.ts';
 export * from './font.ts';
 export * from './grid.ts';
 export * from './plot.ts';
+export * from './chart.ts';
 export * from './html.ts';
-export { deflate, inflate } from './zlib.ts';

@@ -157,6 +157,7 @@ registerMethods([
     output: 'layer',
     signed: false,
     create: (model, ctx) => new CAM(model, { layer: ctx.layer, fc: classifierPath(model) }),
+    requires: ['feature-map', 'global-average-pooling'],
   },
   {
     name: 'grad-cam',
@@ -165,6 +166,7 @@ registerMethods([
     output: 'layer',
     signed: false,
     create: (model, ctx) => new GradCAM(model, { layer: ctx.layer }),
+    requires: ['feature-map'],
   },
   {
     name: 'grad-cam++',
@@ -173,5 +175,6 @@ registerMethods([
     output: 'layer',
     signed: false,
     create: (model, ctx) => new GradCAMPlusPlus(model, { layer: ctx.layer }),
+    requires: ['feature-map'],
   },
 ]);

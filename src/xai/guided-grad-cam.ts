@@ -38,5 +38,6 @@ registerMethods([
     output: 'input',
     signed: true,
     create: (model, ctx) => new GuidedGradCAM(model, { layer: ctx.layer }),
+    requires: ['feature-map'],
   },
 ]);

@@ -23,3 +23,4 @@ export * from './metrics.ts';
 export * from './similarity.ts';
 export * from './sanity.ts';
 export * from './shift.ts';
+export * as units from './units/index.ts';

@@ -2,6 +2,7 @@
  * Every explanation method by name, for the CLI (`glassbox explain --method`, `glassbox evaluate
  * --methods all`) and the report. Each method family file exports its entries.
  */
+import { AdaptiveAvgPool2d, Conv2d } from '../nn/conv-layers.ts';
 import type { Module } from '../nn/module.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import type { Attribution, AttributeOptions } from './attribution.ts';
@@ -23,6 +24,35 @@ export interface MethodSpec {
   /** Whether the map is signed (attributions) or non-negative (saliency, CAM). */
   signed: boolean;
   create(model: Module, ctx: MethodContext): Attribution<AttributeOptions>;
+  /** What the method needs of the model's structure (default: nothing); see notApplicableReason. */
+  requires?: readonly MethodRequirement[];
+}
+
+/**
+ * Structure a method needs: 'feature-map', a Conv2d whose output it explains (CAM-style
+ * methods); 'global-average-pooling', global average pooling before a linear classifier, where
+ * CAM is defined (Zhou et al. 2016: the logit is the mean of the class's map).
+ */
+export type MethodRequirement = 'feature-map' | 'global-average-pooling';
+
+const isGlobalAveragePooling = (m: Module) => m instanceof AdaptiveAvgPool2d && (m.outputSize === 1 || (Array.isArray(m.outputSize) && m.outputSize.every((s) => s === 1)));
+
+const REQUIREMENTS: Record<MethodRequirement, { met: (modules: Module[]) => boolean; reason: string }> = {
+  'feature-map': { met: (ms) => ms.some((m) => m instanceof Conv2d), reason: 'it explains a conv layer\'s feature map and the model has no Conv2d' },
+  'global-average-pooling': {
+    met: (ms) => ms.some(isGlobalAveragePooling),
+    reason: 'CAM is defined for nets that end in global average pooling and a linear layer, and this model has none (Grad-CAM generalises CAM to any conv net)',
+  },
+};
+
+/**
+ * Why `method` cannot explain `model` (undefined when it can), from the model's structure
+ * alone, so a caller skips it and reports "not applicable: <reason>" instead of running it to a
+ * failure.
+ */
+export function notApplicableReason(method: MethodSpec, model: Module): string | undefined {
+  const modules = model.namedModules().map(([, m]) => m);
+  return (method.requires ?? []).map((r) => REQUIREMENTS[r]).find((r) => !r.met(modules))?.reason;
 }
 
 const registered: MethodSpec[] = [];

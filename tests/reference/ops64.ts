@@ -379,6 +379,43 @@ export const mseLoss = (a: Arr, b: Arr, o: { reduction?: Reduction } = {}) => re
 export const bceWithLogits = (x: Arr, y: Arr, o: { reduction?: Reduction } = {}) =>
   reduceLoss(zip(x, y, (v, t) => Math.max(v, 0) - v * t + Math.log1p(Math.exp(-Math.abs(v)))), o.reduction);
 
+// ---------------------------------------------------------------- resampling
+
+export interface GridSampleOpts {
+  mode: 'bilinear' | 'nearest';
+  paddingMode: 'zeros' | 'border';
+  alignCorners: boolean;
+}
+
+/** Round half to even (std::nearbyint, which PyTorch's nearest grid sampling uses). */
+const roundHalfEven = (v: number) => (Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+
+/** torch.nn.functional.grid_sample, 4-D: x [N, C, H, W] read at grid [N, HO, WO, 2] (x then y, -1..1 across the image). */
+export function gridSample(x: Arr, grid: Arr, o: GridSampleOpts): Arr {
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [, HO, WO] = grid.shape as [number, number, number];
+  const source = (g: number, size: number) => {
+    const v = o.alignCorners ? ((g + 1) / 2) * (size - 1) : ((g + 1) * size - 1) / 2;
+    return o.paddingMode === 'border' ? Math.min(Math.max(v, 0), size - 1) : v;
+  };
+  return build([N, C, HO, WO], ([n, c, ho, wo]) => {
+    const pixel = (py: number, px: number) => (py >= 0 && py < H && px >= 0 && px < W ? at(x, [n!, c!, py, px]) : 0);
+    const px = source(at(grid, [n!, ho!, wo!, 0]), W);
+    const py = source(at(grid, [n!, ho!, wo!, 1]), H);
+    if (o.mode === 'nearest') return pixel(roundHalfEven(py), roundHalfEven(px));
+    const [x0, y0] = [Math.floor(px), Math.floor(py)];
+    const [tx, ty] = [px - x0, py - y0];
+    return (1 - tx) * (1 - ty) * pixel(y0, x0) + tx * (1 - ty) * pixel(y0, x0 + 1) + (1 - tx) * ty * pixel(y0 + 1, x0) + tx * ty * pixel(y0 + 1, x0 + 1);
+  });
+}
+
+/** torch.nn.functional.affine_grid, 4-D: theta [N, 2, 3] applied to each output pixel's normalised (x, y, 1), for an output of size [N, C, H, W]. */
+export function affineGrid(theta: Arr, size: readonly number[], alignCorners: boolean): Arr {
+  const [N, , H, W] = size as [number, number, number, number];
+  const position = (i: number, n: number) => (n <= 1 ? 0 : (-1 + (2 * i) / (n - 1)) * (alignCorners ? 1 : (n - 1) / n));
+  return build([N, H, W, 2], ([n, h, w, k]) => at(theta, [n!, k!, 0]) * position(w!, W) + at(theta, [n!, k!, 1]) * position(h!, H) + at(theta, [n!, k!, 2]));
+}
+
 // ---------------------------------------------------------------- first-order gradients (for second-order checks)
 // Each is the vector-Jacobian product: given the inputs and G (the gradient of some L with
 // respect to the op's output), the gradient of L with respect to each input.

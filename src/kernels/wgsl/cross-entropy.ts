@@ -7,16 +7,18 @@
  * smoothing; eps = 0 is the plain loss). With lse = log(sum_c exp(x_c)) and sum_c w_c = 1:
  *   loss_r = -sum_c w_c (x_c - lse) = lse - sum_c w_c x_c
  *   dloss_r / dx_c = softmax(x)_c - w_c = exp(x_c - lse) - w_c
- * A label outside [0, C) makes the row's loss NaN (the trainer's NaN check then stops with a
- * message) rather than a finite wrong value.
+ * A label outside [0, C) makes the row's loss NaN rather than a finite wrong value, and is
+ * reported in the index error buffer (src/autograd/index-check.ts): an error at the next readback.
  */
 import { FLAT_INDEX_ARGS, flatIndex, grid1d, UniformWriter } from './common.ts';
+import { NAN_HELPERS } from './math.ts';
+import { indexErrorBinding, REPORT_BAD_INDEX } from './index-errors.ts';
 
-const PARAMS = 'struct Params { rows: u32, classes: u32, eps: f32, nanBits: u32, gStride: u32 }';
+const PARAMS = 'struct Params { rows: u32, classes: u32, eps: f32, nanBits: u32, gStride: u32, site: u32 }';
 
-function uniforms(rows: number, classes: number, eps: number, gStride = 1): ArrayBuffer {
+function uniforms(rows: number, classes: number, eps: number, gStride = 1, site = 0): ArrayBuffer {
   // nanBits carries NaN's bit pattern: a NaN constant in WGSL source is a compile error
-  return new UniformWriter().u32(rows).u32(classes).f32(eps).u32(0x7fc00000).u32(gStride).finish();
+  return new UniformWriter().u32(rows).u32(classes).f32(eps).u32(0x7fc00000).u32(gStride).u32(site).finish();
 }
 
 // Invocation r is row r: three passes over its C scores (max, sum of exp(x - max), weighted sum),
@@ -28,13 +30,15 @@ ${PARAMS}
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
+${indexErrorBinding(5)}
+${NAN_HELPERS}
 @compute @workgroup_size(64)
 fn main(${FLAT_INDEX_ARGS}) {
   let r = ${flatIndex()};
   if (r >= p.rows) { return; }
   let base = r * p.classes;
   var m = x[base];
-  for (var c = 1u; c < p.classes; c++) { m = max(m, x[base + c]); }
+  for (var c = 1u; c < p.classes; c++) { m = max_nan_(m, x[base + c]); }
   var s = 0.0;
   var total = 0.0;
   for (var c = 0u; c < p.classes; c++) {
@@ -46,6 +50,7 @@ fn main(${FLAT_INDEX_ARGS}) {
   lse[r] = rowLse;
   let label = labels[r];
   if (label < 0 || u32(label) >= p.classes) {
+    ${REPORT_BAD_INDEX('label', 'p.site')}
     loss[r] = bitcast<f32>(p.nanBits);
     return;
   }
@@ -73,9 +78,9 @@ fn main(${FLAT_INDEX_ARGS}) {
 }
 `;
 
-/** Bindings: x [R, C], labels [R] (int32), then loss [R] and lse [R] written. */
-export function crossEntropyLaunch(rows: number, classes: number, eps: number) {
-  return { name: 'cross_entropy', source: FORWARD, uniforms: uniforms(rows, classes, eps), workgroups: grid1d(rows) };
+/** Bindings: x [R, C], labels [R] (int32), then loss [R] and lse [R] written, the uniforms, then the index error buffer (bad labels reported under `site`). */
+export function crossEntropyLaunch(rows: number, classes: number, eps: number, site: number) {
+  return { name: 'cross_entropy', source: FORWARD, uniforms: uniforms(rows, classes, eps, 1, site), workgroups: grid1d(rows) };
 }
 
 /**

@@ -10,8 +10,12 @@
  * many workgroups). Variant 'row' gives each job to one invocation (many short rows);
  * variant 'workgroup' gives each job to 64 invocations that stride through it and combine
  * in workgroup memory (long rows).
+ *
+ * NaN propagates as in PyTorch: max and min of a range holding NaN are NaN, and max / min with
+ * an index return the first NaN's index (ties otherwise go to the first index).
  */
 import { FAST_DIV, FAST_DIV_LIMIT, FLAT_INDEX_ARGS, flatIndex, grid1d, unravel, UniformWriter } from './common.ts';
+import { NAN_HELPERS } from './math.ts';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 
@@ -19,8 +23,8 @@ const INIT: Record<ReduceOp, string> = { sum: '0.0', prod: '1.0', max: '-3.40282
 const COMBINE: Record<ReduceOp, (a: string, b: string) => string> = {
   sum: (a, b) => `${a} + ${b}`,
   prod: (a, b) => `${a} * ${b}`,
-  max: (a, b) => `max(${a}, ${b})`,
-  min: (a, b) => `min(${a}, ${b})`,
+  max: (a, b) => `max_nan_(${a}, ${b})`,
+  min: (a, b) => `min_nan_(${a}, ${b})`,
 };
 /** For arg-reductions: does candidate value v (at a later index) replace the current best? */
 const BETTER: Partial<Record<ReduceOp, string>> = { max: '>', min: '<' };
@@ -69,8 +73,9 @@ ${unravel('k', innerRank, (d) => `p.id${d}`, fastInner ? (d) => `p.iinv${d}` : u
   return ${Array.from({ length: innerRank }, (_, d) => `c${d} * p.is${d}`).join(' + ')};
 }`;
   const better = BETTER[s.op];
+  // k only grows within an invocation, so a later index wins only with a strictly better value or a first NaN
   const step = (v: string, k: string) =>
-    s.withIndex ? `if (${v} ${better} acc || best < 0) { acc = ${v}; best = i32(${k}); }` : `acc = ${COMBINE[s.op]('acc', v)};`;
+    s.withIndex ? `if (best < 0 || (!is_nan_(acc) && (${v} ${better} acc || is_nan_(${v})))) { acc = ${v}; best = i32(${k}); }` : `acc = ${COMBINE[s.op]('acc', v)};`;
 
   const loop = (first: string, stride: string, inRange: string) => `
   let start = chunk * p.chunkLen;
@@ -100,11 +105,17 @@ ${outerOffset.join('\n')}${loop('0u', '1u', 'true')}
 }`;
   } else {
     const combineShared = s.withIndex
-      ? `let v = sv[lid + s]; let j = si[lid + s];
-      if (j >= 0 && (si[lid] < 0 || v ${better} sv[lid] || (v == sv[lid] && j < si[lid]))) { sv[lid] = v; si[lid] = j; }`
+      ? `if (beats(sv[lid + s], si[lid + s], sv[lid], si[lid])) { sv[lid] = sv[lid + s]; si[lid] = si[lid + s]; }`
       : `sv[lid] = ${COMBINE[s.op]('sv[lid]', 'sv[lid + s]')};`;
     main = `var<workgroup> sv: array<f32, 64>;
-${s.withIndex ? 'var<workgroup> si: array<i32, 64>;' : ''}
+${s.withIndex ? `var<workgroup> si: array<i32, 64>;
+// does candidate (v, j) replace the current best (cur, ci)? A NaN beats any number; among equals the lower index wins
+fn beats(v: f32, j: i32, cur: f32, ci: i32) -> bool {
+  if (j < 0) { return false; }
+  if (ci < 0) { return true; }
+  if (is_nan_(v) || is_nan_(cur)) { return is_nan_(v) && (!is_nan_(cur) || j < ci); }
+  return v ${better} cur || (v == cur && j < ci);
+}` : ''}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let lid = local.x; // not local_invocation_index, which lavapipe computes slowly (see common.ts)
@@ -131,6 +142,7 @@ ${outerOffset.join('\n')}${loop('lid', '64u', 'inRange')}
   const source = `// reduce ${s.op}${s.withIndex ? ' with index' : ''} (${s.variant}), outer rank ${outerRank}, inner rank ${innerRank}
 struct Params { ${fields.join(', ')} }
 ${bindings}
+${NAN_HELPERS}
 ${(fastOuter && outerRank > 1) || (fastInner && innerRank > 1) ? FAST_DIV : ''}
 ${innerFn}
 ${main}

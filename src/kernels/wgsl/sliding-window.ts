@@ -13,6 +13,7 @@
  *   window, so a scatter template writes each window's taps from one invocation instead.
  */
 import { FLAT_INDEX_ARGS, flatIndex, grid1d, UniformWriter } from './common.ts';
+import { NAN_HELPERS } from './math.ts';
 
 /**
  * One sliding window seen from the convolution's side: an image of C x H x W per batch item,
@@ -121,11 +122,14 @@ const FORWARD_BODY: Record<WindowForwardMode, { bindings: string; init: string; 
       cols[(row0 + ki * KW + kj) * L + oh * OW + ow] = v;`,
     finish: 'if (ONES_ROW && plane % C == 0u) { cols[((plane / C) * ROWS + ROWS - 1u) * L + oh * OW + ow] = 1.0; }',
   },
-  max: maxPool('arg < 0 || v > best'),
+  // NaN as PyTorch's max_pool2d: a NaN tap is always taken (so the window's value is NaN, and its
+  // argmax the last NaN), since v > best is false for a NaN v or best
+  max: maxPool('arg < 0 || v > best || is_nan_(v)'),
   // relu and max commute: relu(x)'s max over a window is x's max floored at 0. Starting from 0, only
   // positive taps are taken; where there is none the argmax stays -1, which the gradient kernels
-  // match to no pixel (relu's derivative is 0 there). See reluMaxPool2d in src/tensor/ops/pool.ts.
-  reluMax: maxPool('v > best'),
+  // match to no pixel (relu's derivative is 0 there). relu(NaN) is NaN, so NaN taps are taken as
+  // in max. See reluMaxPool2d in src/tensor/ops/pool.ts.
+  reluMax: maxPool('v > best || is_nan_(v)'),
   avg: {
     bindings: '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
     init: 'var total = 0.0;',
@@ -158,6 +162,7 @@ ${constants}
 ${body.bindings}
 @group(0) @binding(${mode === 'max' || mode === 'reluMax' ? 3 : 2}) var<uniform> p: Params;
 ${mode === 'avg' ? AVG_DIVISOR : ''}
+${mode === 'max' || mode === 'reluMax' ? NAN_HELPERS : ''}
 @compute @workgroup_size(64)
 fn main(${FLAT_INDEX_ARGS}) {
   let i = ${flatIndex()};

@@ -29,6 +29,9 @@ import { matmul, matmulAddBias } from './matmul.ts';
 import { sum } from './reduce.ts';
 import { cat, reshape, slice, transpose } from './views.ts';
 import { check4d, col2imKernel, im2colKernel, pair, windowCount, type Pair, type Window2d } from './window.ts';
+import { checkOptions, type OptionSchema } from '../check-options.ts';
+
+const WINDOW_OPTIONS: OptionSchema = { kernelSize: 'pair', stride: 'pair', padding: 'pair', dilation: 'pair' };
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -66,7 +69,7 @@ function unfoldCore(x: Tensor, win: Window2d): Tensor {
   const N = x.shape[0]!;
   if (isPlainReshape(win)) return reshape(x, [N, win.C, win.H * win.W]);
   const out = im2colKernel(x, win);
-  return record('unfold', [x], out, (g) => [foldCore(g, win)]);
+  return record('unfold', [x], out, (g) => [foldCore(g, win)], {}, windowOptions(win));
 }
 
 /** [N, C * kh * kw, OH * OW] -> [N, C, H, W], summing taps that land on the same pixel; its adjoint is unfold. */
@@ -74,7 +77,7 @@ function foldCore(cols: Tensor, win: Window2d): Tensor {
   const N = cols.shape[0]!;
   if (isPlainReshape(win)) return reshape(cols, [N, win.C, win.H, win.W]);
   const out = col2imKernel(cols, win);
-  return record('fold', [cols], out, (g) => [unfoldCore(g, win)]);
+  return record('fold', [cols], out, (g) => [unfoldCore(g, win)], {}, windowOptions(win));
 }
 
 /**
@@ -127,8 +130,12 @@ function conv2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: number, bi
       needsGrad(weight) ? conv2dWeightGrad(x, g, weight.shape, win, groups, savedUsable && !onesRow ? cols : null) : null,
       ...(bias ? [needsGrad(bias) ? sum(g, { dim: [0, 2, 3] }) : null] : []),
     ];
-  });
+  }, {}, convOptions(win, groups));
 }
+
+/** What a backward rule sees of a convolution's window (ctx.options): enough to run conv2d again. */
+const convOptions = (win: Window2d, groups: number) => ({ stride: [win.sh, win.sw], padding: [win.ph, win.pw], dilation: [win.dh, win.dw], groups });
+const windowOptions = (win: Window2d) => ({ kernelSize: [win.kh, win.kw], stride: [win.sh, win.sw], padding: [win.ph, win.pw], dilation: [win.dh, win.dw] });
 
 /**
  * conv2d's weight and bias gradients (groups 1) from the batched products g[n] · cols[n]^T
@@ -283,7 +290,7 @@ function convTranspose2dCore(x: Tensor, weight: Tensor, win: Window2d, groups: n
     needsGrad(x) ? conv2dCore(g, weight, win, groups) : null,
     // the roles swap: g is the image that is unfolded, x the gradient on the window grid
     needsGrad(weight) ? conv2dWeightGrad(g, x, weight.shape, win, groups) : null,
-  ]);
+  ], {}, convOptions(win, groups));
 }
 
 /**
@@ -329,6 +336,7 @@ const addBias = (y: Tensor, bias: Tensor | null | undefined) => (bias ? add(y, r
  * [Cout, C / groups, kh, kw], plus bias [Cout]. Returns [N, Cout, OH, OW].
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  checkOptions('conv2d', opts, { stride: 'pair', padding: ['pair', '=same', '=valid'], dilation: 'pair', groups: 'integer' });
   const op = 'conv2d';
   check4d(op, 'input', x);
   check4d(op, 'weight', weight, '[Cout, Cin / groups, kh, kw]');
@@ -376,6 +384,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
  * dilation * (kh - 1) + outputPadding + 1 (likewise for W).
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
+  checkOptions('convTranspose2d', opts, { stride: 'pair', padding: 'pair', outputPadding: 'pair', dilation: 'pair', groups: 'integer' });
   const op = 'convTranspose2d';
   check4d(op, 'input', x);
   check4d(op, 'weight', weight, '[Cin, Cout / groups, kh, kw]');
@@ -413,6 +422,7 @@ function unfoldWindow(op: string, x: Tensor, H: number, W: number, opts: UnfoldO
 
 /** Sliding blocks of x [N, C, H, W] as columns: [N, C * kh * kw, L] (torch.nn.functional.unfold). */
 export function unfold(x: Tensor, opts: UnfoldOptions): Tensor {
+  checkOptions('unfold', opts, WINDOW_OPTIONS, ['kernelSize']);
   check4d('unfold', 'input', x);
   const win = unfoldWindow('unfold', x, x.shape[2]!, x.shape[3]!, opts);
   return unfoldCore(x, { ...win, C: x.shape[1]! });
@@ -420,6 +430,7 @@ export function unfold(x: Tensor, opts: UnfoldOptions): Tensor {
 
 /** Sums columns [N, C * kh * kw, L] back into an image [N, C, H, W] (torch.nn.functional.fold). */
 export function fold(cols: Tensor, opts: FoldOptions): Tensor {
+  checkOptions('fold', opts, { ...WINDOW_OPTIONS, outputSize: 'pair' }, ['kernelSize', 'outputSize']);
   const op = 'fold';
   if (cols.rank !== 3) throw new Error(`glassbox.fold: input must be 3-D [N, C * kh * kw, L], got shape ${shapeStr(cols.shape)}`);
   const [H, W] = pair(op, 'outputSize', opts.outputSize, 1);

@@ -12,6 +12,7 @@ import { broadcastShapes, contiguousStrides, numel, sameShape, shapeStr } from '
 import { emptyTensor, Tensor, type DType } from '../tensor.ts';
 import { sumTo } from './reduce.ts';
 import { checkFinite } from '../../autograd/anomaly.ts';
+import { checkOptions } from '../check-options.ts';
 
 export type TensorLike = Tensor | number;
 
@@ -144,7 +145,7 @@ const unaryDefs: Record<UnaryOp, UnaryDef> = {
   cos: { expr: 'cos({0})', grad: (g, x) => neg(mul(g, sin(x))) },
   tanh: { expr: 'tanh_({0})', grad: (g, _x, out) => mul(g, sub(1, square(out))) },
   sigmoid: { expr: 'sigmoid_({0})', grad: (g, _x, out) => mul(g, mul(out, sub(1, out))) },
-  relu: { expr: 'max({0}, 0.0)', grad: (g, x) => reluBackward(g, x) },
+  relu: { expr: 'select(max({0}, 0.0), {0}, is_nan_({0}))', grad: (g, x) => reluBackward(g, x) },
   square: { expr: '{0} * {0}', grad: (g, x) => mul(g, mul(x, 2)), intOk: true },
   reciprocal: { expr: '1.0 / {0}', grad: (g, _x, out) => neg(mul(g, square(out))) },
   sign: { expr: 'sign({0})' },
@@ -172,7 +173,8 @@ const unaryDefs: Record<UnaryOp, UnaryDef> = {
     grad: (g, x, _o, [beta, threshold]) => mul(g, where(gt(mul(x, beta!), threshold!), 1, sigmoid(mul(x, beta!)))),
   },
   clamp: {
-    expr: 'clamp({0}, {p0}, {p1})',
+    // min(max(x, lo), hi) as PyTorch: hi everywhere where lo > hi (WGSL's clamp leaves that case to the implementation)
+    expr: 'select(min(max({0}, {p0}), {p1}), {0}, is_nan_({0}))',
     grad: (g, x, _o, [lo, hi]) => mul(g, mul(ge(x, lo!), le(x, hi!))),
   },
   powScalar: {
@@ -195,9 +197,17 @@ export function unary(op: UnaryOp, x: Tensor, params: readonly number[] = []): T
   const def: UnaryDef = unaryDefs[op];
   const out = elementwiseKernel(op, def.expr, [x], params, { intOk: def.intOk });
   const grad = def.grad;
-  if (!grad) return out;
-  return record(op, [x], out, (g) => [grad(g, x, out, params)]);
+  const names = UNARY_PARAM_NAMES[op];
+  const options = names ? Object.fromEntries(names.map((name, k) => [name, params[k]])) : undefined;
+  // sign, floor, ...: a zero derivative, recorded so that x stays connected (grad() then returns zeros, as PyTorch)
+  if (!grad) return record(op, [x], out, () => [null], {}, options);
+  return record(op, [x], out, (g) => [grad(g, x, out, params)], {}, options);
 }
+
+/** The names of the unary ops' scalar parameters, as backward rules see them in ctx.options. */
+const UNARY_PARAM_NAMES: Partial<Record<UnaryOp, readonly string[]>> = {
+  leakyRelu: ['negativeSlope'], elu: ['alpha'], softplus: ['beta', 'threshold'], clamp: ['min', 'max'], powScalar: ['exponent'],
+};
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);
 export const exp = (x: Tensor): Tensor => unary('exp', x);
@@ -214,11 +224,13 @@ export const relu = (x: Tensor): Tensor => unary('relu', x);
 /**
  * relu's backward, g where x > 0 else 0, in one kernel (mul(g, gt(x, 0)) is two, and every
  * ReLU of a training step runs it). Linear in g, so its own gradient is the same mask; x only
- * selects, and its gradient is zero almost everywhere.
+ * selects, and its gradient is zero almost everywhere. Where x is NaN, g passes (PyTorch's
+ * threshold_backward zeroes only x <= 0), so a NaN input reaches its gradient too.
  */
 export function reluBackward(g: Tensor, x: Tensor): Tensor {
-  const out = elementwiseKernel('relu_backward', 'select(0.0, {0}, {1} > 0.0)', [g, x]);
-  return record('reluBackward', [g], out, (gg) => [reluBackward(gg, x)]);
+  const out = elementwiseKernel('relu_backward', 'select(0.0, {0}, {1} > 0.0 || is_nan_({1}))', [g, x]);
+  // x is an input with a zero gradient, so a second derivative through a ReLU net reaches x (as zeros)
+  return record('reluBackward', [g, x], out, (gg) => [reluBackward(gg, x), null]);
 }
 export const square = (x: Tensor): Tensor => unary('square', x);
 export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
@@ -231,15 +243,30 @@ export const silu = (x: Tensor): Tensor => unary('silu', x);
 export const log1p = (x: Tensor): Tensor => unary('log1p', x);
 export const expm1 = (x: Tensor): Tensor => unary('expm1', x);
 /** GELU; {approximate: 'tanh'} for the tanh form. */
-export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor => unary(opts.approximate === 'tanh' ? 'tanhGelu' : 'gelu', x);
-export const leakyRelu = (x: Tensor, opts: { negativeSlope?: number } = {}): Tensor => unary('leakyRelu', x, [opts.negativeSlope ?? 0.01]);
-export const elu = (x: Tensor, opts: { alpha?: number } = {}): Tensor => unary('elu', x, [opts.alpha ?? 1]);
+export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor =>
+  unary(checkOptions('gelu', opts, { approximate: ['=none', '=tanh'] }).approximate === 'tanh' ? 'tanhGelu' : 'gelu', x);
+export const leakyRelu = (x: Tensor, opts: { negativeSlope?: number } = {}): Tensor =>
+  unary('leakyRelu', x, [checkOptions('leakyRelu', opts, { negativeSlope: 'number' }).negativeSlope ?? 0.01]);
+export const elu = (x: Tensor, opts: { alpha?: number } = {}): Tensor => unary('elu', x, [checkOptions('elu', opts, { alpha: 'number' }).alpha ?? 1]);
 /** softplus(x) = log(1 + exp(beta x)) / beta, linear above `threshold` (PyTorch's defaults: beta 1, threshold 20). */
-export const softplus = (x: Tensor, opts: { beta?: number; threshold?: number } = {}): Tensor => unary('softplus', x, [opts.beta ?? 1, opts.threshold ?? 20]);
-export const clamp = (x: Tensor, opts: { min?: number; max?: number }): Tensor => {
-  if (opts.min === undefined && opts.max === undefined) throw new Error('glassbox.clamp: give at least one of {min, max}');
-  return unary('clamp', x, [opts.min ?? -3.4e38, opts.max ?? 3.4e38]);
+export const softplus = (x: Tensor, opts: { beta?: number; threshold?: number } = {}): Tensor => {
+  checkOptions('softplus', opts, { beta: 'number', threshold: 'number' });
+  return unary('softplus', x, [opts.beta ?? 1, opts.threshold ?? 20]);
 };
+/** Clamps to [min, max]; a bound may be a tensor (broadcast), as PGD's projection onto x0 +- eps uses. */
+export const clamp = (x: Tensor, opts: { min?: TensorLike; max?: TensorLike }): Tensor => {
+  checkOptions('clamp', opts, { min: 'tensorOrNumber', max: 'tensorOrNumber' });
+  if (opts.min === undefined && opts.max === undefined) throw new Error('glassbox.clamp: give at least one of {min, max}');
+  if (opts.min instanceof Tensor || opts.max instanceof Tensor) return clampToTensors(x, opts.min, opts.max);
+  for (const [name, v] of Object.entries(opts)) if (v !== undefined && Number.isNaN(v)) throw new Error(`glassbox.clamp: ${name} is NaN; give a number or leave it out`);
+  return unary('clamp', x, [(opts.min as number | undefined) ?? -3.4e38, (opts.max as number | undefined) ?? 3.4e38]);
+};
+
+/** clamp with a tensor bound: maximum then minimum, as PyTorch (their gradients reach x where it is inside the bounds). */
+function clampToTensors(x: Tensor, min: TensorLike | undefined, max: TensorLike | undefined): Tensor {
+  const low = min === undefined ? x : maximum(x, min);
+  return max === undefined ? low : minimum(low, max);
+}
 export const powScalar = (x: Tensor, exponent: number): Tensor => unary('powScalar', x, [exponent]);
 
 // ---------------------------------------------------------------- binary
@@ -287,15 +314,19 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   return out;
 }
 
+/** The WGSL of maximum / minimum: NaN-propagating on floats (as torch.maximum), WGSL's own on integers. */
+const extremumExpr = (fn: 'max' | 'min', a: TensorLike, b: TensorLike) =>
+  [a, b].every((x) => !(x instanceof Tensor) || x.dtype === 'int32') ? `${fn}({0}, {1})` : `${fn}_nan_({0}, {1})`;
+
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
-  return binary('maximum', 'max({0}, {1})', a, b, (g) => [
+  return binary('maximum', extremumExpr('max', a, b), a, b, (g) => [
     gradFor(a, () => mul(g, add(gt(a, b), mul(eq(a, b), 0.5)))),
     gradFor(b, () => mul(g, add(lt(a, b), mul(eq(a, b), 0.5)))),
   ], true);
 }
 
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
-  return binary('minimum', 'min({0}, {1})', a, b, (g) => [
+  return binary('minimum', extremumExpr('min', a, b), a, b, (g) => [
     gradFor(a, () => mul(g, add(lt(a, b), mul(eq(a, b), 0.5)))),
     gradFor(b, () => mul(g, add(gt(a, b), mul(eq(a, b), 0.5)))),
   ], true);

@@ -1,11 +1,12 @@
 /** Indexing along an axis with index tensors: gather, scatterAdd, indexSelect, flip, oneHot. */
+import { checkIndexRange, indexCheckSite, outOfRange } from '../../autograd/index-check.ts';
 import { dispatch } from '../../kernels/runtime.ts';
 import { gatherLaunch } from '../../kernels/wgsl/gather.ts';
 import { needsGrad, record } from '../../autograd/node.ts';
 import { normAxis, shapeStr } from '../shape.ts';
 import { emptyTensor, type Tensor } from '../tensor.ts';
 import { arange, zeros } from './creation.ts';
-import { cast, copyInto, eq } from './elementwise.ts';
+import { asPlainArray, cast, copyInto, eq } from './elementwise.ts';
 import { expand, pad, reshape } from './views.ts';
 
 function checkIndex(op: string, x: Tensor, dim: number, index: Tensor): number {
@@ -19,13 +20,28 @@ function checkIndex(op: string, x: Tensor, dim: number, index: Tensor): number {
   return d;
 }
 
-/** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (torch.gather). Out-of-range indices give NaN. */
+/** Where gather and scatterAdd report an index outside dimension `d` of size `size`. */
+function siteFor(op: string, d: number, size: number) {
+  return indexCheckSite(`${op}|${d}|${size}`, outOfRange(op, `dimension ${d}`, size, `every index along dim ${d} must be in 0..${size - 1}: check how the index tensor was made`));
+}
+
+/**
+ * out[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (torch.gather). An out-of-range index gives
+ * NaN there and an error naming it at the next readback.
+ */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
-  const d = checkIndex('gather', x, dim, index);
+  return gatherAs('gather', x, dim, index);
+}
+
+/** gather, reporting bad indices as `op`'s (indexSelect's index is gather's, expanded). */
+function gatherAs(op: string, x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = checkIndex(op, x, dim, index);
   const src = x.dtype === 'float32' ? x : cast(x, 'float32');
   const out = emptyTensor(index.shape);
   if (out.size > 0) {
+    const errors = siteFor(op, d, x.shape[d]!);
     const launch = gatherLaunch({
+      site: errors.site,
       mode: 'gather',
       shape: index.shape,
       dim: d,
@@ -35,7 +51,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
       indexOffset: index.offset,
       indexStrides: index.strides,
     });
-    dispatch({ ...launch, buffers: [index.storage.buffer, src.storage.buffer, out.storage.buffer] });
+    dispatch({ ...launch, buffers: [index.storage.buffer, src.storage.buffer, out.storage.buffer, errors.buffer] });
   }
   return record('gather', [x], out, (g) => [scatterAdd(zeros(x.shape), d, index, g)]);
 }
@@ -47,7 +63,9 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
     throw new Error(`glassbox.scatterAdd: src shape ${shapeStr(src.shape)} must cover index shape ${shapeStr(index.shape)}`);
   const out = freshCopy(x);
   if (index.size > 0) {
+    const errors = siteFor('scatterAdd', d, x.shape[d]!);
     const launch = gatherLaunch({
+      site: errors.site,
       mode: 'scatter_add',
       shape: index.shape,
       dim: d,
@@ -59,7 +77,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
       srcOffset: src.offset,
       srcStrides: src.strides,
     });
-    dispatch({ ...launch, buffers: [index.storage.buffer, src.storage.buffer, out.storage.buffer] });
+    dispatch({ ...launch, buffers: [index.storage.buffer, src.storage.buffer, out.storage.buffer, errors.buffer] });
   }
   return record('scatterAdd', [x, src], out, (g) => [g, needsGrad(src) ? srcGradient(g, d, index, src.shape) : null]);
 }
@@ -85,8 +103,9 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normAxis('indexSelect', dim, x.rank);
   if (index.rank !== 1) throw new Error(`glassbox.indexSelect: index must be 1-D, got shape ${shapeStr(index.shape)}`);
   const shape = x.shape.map((s, k) => (k === d ? index.shape[0]! : s));
+  if (index.dtype !== 'int32') throw new Error(`glassbox.indexSelect: index must be int32, got ${index.dtype} (make it with {dtype: 'int32'})`);
   const idx = expand(reshape(index, x.shape.map((_, k) => (k === d ? index.shape[0]! : 1))), shape);
-  return gather(x, d, idx);
+  return gatherAs('indexSelect', x, d, idx);
 }
 
 /** Reverses the order of elements along the given dims. */
@@ -100,8 +119,16 @@ export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
   return out;
 }
 
-/** One-hot float32 encoding of int32 class indices: shape [...index.shape, numClasses]. */
-export function oneHot(index: Tensor, numClasses: number): Tensor {
-  if (index.dtype !== 'int32') throw new Error(`glassbox.oneHot: index must be int32, got ${index.dtype}`);
+/**
+ * One-hot float32 encoding of int32 class indices: shape [...index.shape, numClasses]. An index
+ * outside [0, numClasses) raises an error at the next readback, naming `op` (the loss that called).
+ */
+export function oneHot(index: Tensor, numClasses: number, op = 'oneHot'): Tensor {
+  if (index.dtype !== 'int32') throw new Error(`glassbox.${op}: index must be int32, got ${index.dtype}`);
+  if (!Number.isSafeInteger(numClasses) || numClasses < 1) throw new Error(`glassbox.${op}: numClasses must be a positive integer, got ${numClasses}`);
+  // an index outside [0, numClasses) would give an all-zero row: flagged on the GPU instead
+  const plain = asPlainArray(index);
+  checkIndexRange(plain.t, numClasses, `${op}|${numClasses}`, outOfRange(op, 'a one-hot encoding', numClasses, `class indices must be in 0..${numClasses - 1}: check the labels against the number of classes`));
+  if (plain.temporary) plain.t.dispose();
   return eq(reshape(index, [...index.shape, 1]), arange(numClasses, { dtype: 'int32' }));
 }

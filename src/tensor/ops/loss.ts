@@ -5,6 +5,7 @@
  * training step, runs as one fused kernel each way.
  */
 import { checkFinite } from '../../autograd/anomaly.ts';
+import { indexCheckSite, outOfRange } from '../../autograd/index-check.ts';
 import { isGradEnabled, record } from '../../autograd/node.ts';
 import { dispatch } from '../../kernels/runtime.ts';
 import { crossEntropyBackwardLaunch, crossEntropyLaunch } from '../../kernels/wgsl/cross-entropy.ts';
@@ -15,6 +16,7 @@ import { abs, add, asPlainArray, div, exp, log1p, mul, neg, relu, square, sub } 
 import { oneHot } from './indexing.ts';
 import { mean, sum } from './reduce.ts';
 import { permute, reshape, unsqueeze } from './views.ts';
+import { checkOptions, REDUCTION } from '../check-options.ts';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -38,14 +40,16 @@ function classesLast(op: string, input: Tensor, target: Tensor): { scores: Tenso
 
 /** Negative log-likelihood of int32 class targets given log-probabilities [N, C, ...]. */
 export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('nllLoss', opts, REDUCTION);
   const { scores, labels, restShape } = classesLast('nllLoss', logProbs, target);
-  const picked = neg(sum(mul(scores, oneHot(labels, scores.shape[1]!)), { dim: 1 }));
+  const picked = neg(sum(mul(scores, oneHot(labels, scores.shape[1]!, 'nllLoss')), { dim: 1 }));
   const perSample = reshape(picked, logProbs.rank === 1 ? [] : restShape);
   return reduce(perSample, opts.reduction ?? 'mean');
 }
 
 /** Softmax cross-entropy from logits [N, C, ...] and int32 targets, with optional label smoothing. */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: { reduction?: Reduction; labelSmoothing?: number } = {}): Tensor {
+  checkOptions('crossEntropy', opts, { ...REDUCTION, labelSmoothing: 'number' });
   const { scores, labels, restShape } = classesLast('crossEntropy', logits, target);
   const eps = opts.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) throw new Error(`glassbox.crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
@@ -70,7 +74,8 @@ function rowCrossEntropy(scores: Tensor, labels: Tensor, eps: number): Tensor {
   const lse = emptyTensor([R]);
   const x = asPlainArray(scores);
   const y = asPlainArray(labels);
-  dispatch({ ...crossEntropyLaunch(R, C, eps), buffers: [x.t.storage.buffer, y.t.storage.buffer, loss.storage.buffer, lse.storage.buffer] });
+  const errors = indexCheckSite(`crossEntropy|${C}`, outOfRange('crossEntropy', 'the class dimension', C, `target class indices must be in 0..${C - 1}: check the labels against the model's number of classes`));
+  dispatch({ ...crossEntropyLaunch(R, C, eps, errors.site), buffers: [x.t.storage.buffer, y.t.storage.buffer, loss.storage.buffer, lse.storage.buffer, errors.buffer] });
   if (x.temporary) x.t.dispose();
   checkFinite(loss, 'crossEntropy');
   return record('crossEntropy', [scores], loss, (g) => {
@@ -87,15 +92,18 @@ function rowCrossEntropy(scores: Tensor, labels: Tensor, eps: number): Tensor {
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('mseLoss', opts, REDUCTION);
   return reduce(square(sub(input, target)), opts.reduction ?? 'mean');
 }
 
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('l1Loss', opts, REDUCTION);
   return reduce(abs(sub(input, target)), opts.reduction ?? 'mean');
 }
 
 /** BCE on logits in the stable form max(x, 0) - x*y + log(1 + exp(-|x|)). */
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkOptions('binaryCrossEntropyWithLogits', opts, REDUCTION);
   const loss = add(sub(relu(logits), mul(logits, target)), log1p(exp(neg(abs(logits)))));
   return reduce(loss, opts.reduction ?? 'mean');
 }
@@ -105,10 +113,11 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opt
  * sum over j != y of max(0, margin - x_y + x_j), divided by the number of classes.
  */
 export function multiMarginLoss(scores: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}): Tensor {
+  checkOptions('multiMarginLoss', opts, { ...REDUCTION, margin: 'number' });
   if (scores.rank !== 2) throw new Error(`glassbox.multiMarginLoss: scores must be [N, C], got ${shapeStr(scores.shape)}`);
   const { labels } = classesLast('multiMarginLoss', scores, target);
   const C = scores.shape[1]!;
-  const onehot = oneHot(labels, C);
+  const onehot = oneHot(labels, C, 'multiMarginLoss');
   const correct = sum(mul(scores, onehot), { dim: 1, keepdim: true });
   const margins = mul(relu(add(sub(scores, correct), opts.margin ?? 1)), sub(1, onehot));
   return reduce(div(sum(margins, { dim: 1 }), C), opts.reduction ?? 'mean');

@@ -103,7 +103,7 @@ export function matmulAddBias(a: Tensor, b: Tensor, bias: Tensor, along: 'row' |
       return [operandGradients(a, b, g, false)[0], transpose(dWT, 0, 1), dBias];
     }
     return [...operandGradients(a, b, g), needsGrad(bias) ? sum(g, { dim: otherAxes }) : null];
-  });
+  }, {}, { along });
 }
 
 /** a @ b for 2-D a [M, K] and b [K, N], and the row sums of a ([M]), from one kernel; records nothing. */

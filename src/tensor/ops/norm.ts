@@ -14,6 +14,7 @@ import { rand } from './creation.ts';
 import { add, asPlainArray, elementwiseKernel, ge, mul, rsqrt, sub } from './elementwise.ts';
 import { mean, sum, variance } from './reduce.ts';
 import { reshape, slice } from './views.ts';
+import { checkOptions } from '../check-options.ts';
 
 export interface BatchNormOptions {
   /** Normalise with the batch's statistics and update the running ones (default false, as in torch.nn.functional.batch_norm). */
@@ -30,6 +31,7 @@ export interface BatchNormOptions {
  * Otherwise the running statistics normalise x (the batch's when none are given).
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null, bias?: Tensor | null, opts: BatchNormOptions = {}): Tensor {
+  checkOptions('batchNorm', opts, { training: 'boolean', momentum: 'number', eps: 'number' });
   const op = 'batchNorm';
   if (x.rank < 2) throw new Error(`glassbox.batchNorm: input must be [N, C, ...] (at least 2-D), got shape ${shapeStr(x.shape)}`);
   const C = x.shape[1]!;
@@ -129,6 +131,7 @@ export interface DropoutOptions {
 
 /** Zeroes each element with probability p (mask drawn from the seeded generator, see manualSeed) and scales the rest by 1 / (1 - p). */
 export function dropout(x: Tensor, opts: DropoutOptions = {}): Tensor {
+  checkOptions('dropout', opts, { p: 'number', training: 'boolean' });
   const p = opts.p ?? 0.5;
   if (!(p >= 0 && p <= 1)) throw new Error(`glassbox.dropout: p must be in [0, 1], got ${p}`);
   if (!(opts.training ?? true) || p === 0) return x;

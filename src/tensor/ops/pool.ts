@@ -16,6 +16,9 @@ import { matmul } from './matmul.ts';
 import { mean } from './reduce.ts';
 import { reshape, transpose } from './views.ts';
 import { check4d, pair, poolBackwardKernel, poolKernel, windowCount, type Pair, type Window2d } from './window.ts';
+import { checkOptions, type OptionSchema } from '../check-options.ts';
+
+const MAX_POOL_OPTIONS: OptionSchema = { kernelSize: 'pair', stride: 'pair', padding: 'pair', dilation: 'pair', ceilMode: 'boolean' };
 
 export interface MaxPool2dOptions {
   kernelSize: Pair;
@@ -50,11 +53,15 @@ function poolWindow(op: string, x: Tensor, o: { kernelSize: Pair; stride?: Pair;
   return { C, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw };
 }
 
+/** What a backward rule sees of a pooling window (ctx.options). */
+const poolOptions = (win: Window2d) => ({ kernelSize: [win.kh, win.kw], stride: [win.sh, win.sw], padding: [win.ph, win.pw], dilation: [win.dh, win.dw] });
+
 /** Max pooling; also returns the argmax of each window as a flat index h * W + w into its input plane (like PyTorch's return_indices). */
 export function maxPool2dWithIndices(x: Tensor, opts: MaxPool2dOptions): { values: Tensor; indices: Tensor } {
+  checkOptions('maxPool2d', opts, MAX_POOL_OPTIONS, ['kernelSize']);
   const win = poolWindow('maxPool2d', x, opts);
   const { values, indices } = poolKernel('max', x, win);
-  record('maxPool2d', [x], values, (g) => [maxPool2dBackward(g, indices!, win)], { indices });
+  record('maxPool2d', [x], values, (g) => [maxPool2dBackward(g, indices!, win)], { indices }, poolOptions(win));
   return { values, indices: indices! };
 }
 
@@ -65,7 +72,8 @@ export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
 /**
  * maxPool2d(relu(x)) in one pass over x, without relu(x) in memory: relu and max commute, so each
  * window's value is x's max floored at 0, and the gradient goes to x's argmax where that max is
- * positive (relu's derivative there), else nowhere (the kernel's argmax is -1). The pair of modules
+ * positive (relu's derivative there), else nowhere (the kernel's argmax is -1). A NaN in the window
+ * makes its value NaN and takes the gradient, as relu then max_pool2d do in PyTorch. The pair of modules
  * ReLU, MaxPool2d in a Sequential runs as this op (Sequential.forward says when).
  *
  * Backward rules for 'relu' or 'maxPool2d' see the two ops: inside withBackwardRule at the
@@ -73,10 +81,11 @@ export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
  * and the pool and applies the rules in the order the unfused graph would.
  */
 export function reluMaxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
+  checkOptions('reluMaxPool2d', opts, MAX_POOL_OPTIONS, ['kernelSize']);
   if (activeRuleFor('relu') || activeRuleFor('maxPool2d')) return maxPool2d(relu(x), opts);
   const win = poolWindow('reluMaxPool2d', x, opts);
   const { values, indices } = poolKernel('reluMax', x, win);
-  return record('reluMaxPool2d', [x], values, (g) => [reluMaxPool2dBackward(g, x, indices!, win)], { indices });
+  return record('reluMaxPool2d', [x], values, (g) => [reluMaxPool2dBackward(g, x, indices!, win)], { indices }, poolOptions(win));
 }
 
 function reluMaxPool2dBackward(g: Tensor, x: Tensor, indices: Tensor, win: Window2d): Tensor {
@@ -87,10 +96,10 @@ function reluMaxPool2dBackward(g: Tensor, x: Tensor, indices: Tensor, win: Windo
   const activated = noGrad(() => relu(x));
   const pooled = poolKernel('max', activated, win);
   const poolBackward: BackwardFn = (gp) => [maxPool2dBackward(gp, pooled.indices!, win)];
-  const poolContext = { op: 'maxPool2d', inputs: [activated], output: pooled.values, gradOutput: g, defaultBackward: poolBackward, saved: { indices: pooled.indices } };
+  const poolContext = { op: 'maxPool2d', inputs: [activated], output: pooled.values, gradOutput: g, defaultBackward: poolBackward, saved: { indices: pooled.indices }, options: poolOptions(win) };
   const gActivated = (poolRule ? poolRule(poolContext) : poolBackward(g))[0]!;
   const reluBackwardFn: BackwardFn = (ga) => [reluBackward(ga, x)];
-  const reluContext = { op: 'relu', inputs: [x], output: activated, gradOutput: gActivated, defaultBackward: reluBackwardFn, saved: {} };
+  const reluContext = { op: 'relu', inputs: [x], output: activated, gradOutput: gActivated, defaultBackward: reluBackwardFn, saved: {}, options: {} };
   return (reluRule ? reluRule(reluContext) : reluBackwardFn(gActivated))[0]!;
 }
 
@@ -110,7 +119,7 @@ function maxPool2dBackward(g: Tensor, indices: Tensor, win: Window2d): Tensor {
 
 function avgPoolCore(x: Tensor, win: Window2d, includePad: boolean): Tensor {
   const out = poolKernel('avg', x, win, includePad).values;
-  return record('avgPool2d', [x], out, (g) => [avgPoolBackwardCore(g, win, includePad)]);
+  return record('avgPool2d', [x], out, (g) => [avgPoolBackwardCore(g, win, includePad)], {}, poolOptions(win));
 }
 
 function avgPoolBackwardCore(g: Tensor, win: Window2d, includePad: boolean): Tensor {
@@ -119,6 +128,7 @@ function avgPoolBackwardCore(g: Tensor, win: Window2d, includePad: boolean): Ten
 }
 
 export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
+  checkOptions('avgPool2d', opts, { kernelSize: 'pair', stride: 'pair', padding: 'pair', ceilMode: 'boolean', countIncludePad: 'boolean' }, ['kernelSize']);
   return avgPoolCore(x, poolWindow('avgPool2d', x, opts), opts.countIncludePad ?? true);
 }
 

@@ -7,10 +7,11 @@ import { coalesce } from '../../kernels/wgsl/elementwise.ts';
 import { reduceLaunch, type ReduceOp } from '../../kernels/wgsl/reduce.ts';
 import { record } from '../../autograd/node.ts';
 import { normAxes, numel, shapeStr, type Shape } from '../shape.ts';
-import { emptyTensor, type Tensor } from '../tensor.ts';
+import { emptyTensor, viewOf, type Tensor } from '../tensor.ts';
 import { abs, add, cast, div, eq, exp, log, mul, sqrt, square, sub, where } from './elementwise.ts';
 import { arange } from './creation.ts';
 import { expand, reshape } from './views.ts';
+import { checkOptions, REDUCE_OPTIONS } from '../check-options.ts';
 
 export interface ReduceOptions {
   /** Axis or axes to reduce; all when omitted. */
@@ -29,12 +30,30 @@ function coalesceOne(shape: readonly number[], strides: readonly number[]): { sh
 }
 
 const SPLIT_MIN_ROW = 32768;
+/**
+ * The most elements one reduction kernel covers: it counts them in 32-bit integers (with room for
+ * a chunk's end). Only an expanded view holds more (a sum of one used to return 0), and its
+ * repeated axes are folded away first (foldRepeatedAxes).
+ */
+const MAX_REDUCED = 2 ** 31;
 
 /**
  * Raw reduction kernel: values (and indices within the reduced range) with the reduced axes removed,
  * each multiplied by `scale` (a mean's 1 / count) in the same pass.
  */
 function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], withIndex: boolean, scale = 1): { values: Tensor; indices?: Tensor } {
+  const folded = withIndex || op === 'prod' ? undefined : foldRepeatedAxes(op, x, axes);
+  if (folded) {
+    const r = reduceRaw(op, folded.view, axes, false, scale * folded.factor);
+    folded.view.dispose();
+    return r;
+  }
+  const count = axes.reduce((p, a) => p * x.shape[a]!, 1);
+  if (count > MAX_REDUCED)
+    throw new Error(
+      `glassbox.${op}: cannot reduce ${count} elements of shape ${shapeStr(x.shape)}${withIndex ? ' with their index' : ''} in one pass (at most ${MAX_REDUCED}: the kernels count in 32 bits); ` +
+        'reduce a smaller view, or reduce the dimensions one at a time',
+    );
   const src = x.dtype === 'float32' ? x : cast(x, 'float32');
   const outer = coalesceOne(
     src.shape.filter((_, i) => !axes.includes(i)),
@@ -76,6 +95,19 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], withIndex: 
   return { values, indices };
 }
 
+/**
+ * A reduced axis that an expand made (stride 0) repeats one value: a sum multiplies it by the
+ * axis's size and max / min keep it, so no kernel needs to walk it (an expanded view can hold 2^32
+ * elements or more). Returns x with those axes cut to size 1 and the sum's factor, or undefined
+ * where there is none.
+ */
+function foldRepeatedAxes(op: ReduceOp, x: Tensor, axes: readonly number[]): { view: Tensor; factor: number } | undefined {
+  const repeated = axes.filter((a) => x.strides[a] === 0 && x.shape[a]! > 1);
+  if (repeated.length === 0) return undefined;
+  const factor = op === 'sum' ? repeated.reduce((p, a) => p * x.shape[a]!, 1) : 1;
+  return { view: viewOf(x, x.shape.map((d, i) => (repeated.includes(i) ? 1 : d)), x.strides, x.offset), factor };
+}
+
 function keepdimShape(x: Tensor, axes: readonly number[]): number[] {
   return x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
@@ -90,12 +122,14 @@ function finish(raw: Tensor, x: Tensor, axes: readonly number[], keepdim: boolea
 }
 
 export function sum(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  checkOptions('sum', opts, REDUCE_OPTIONS);
   const axes = normAxes('sum', opts.dim, x.rank);
   const out = finish(reduceRaw('sum', x, axes, false).values, x, axes, !!opts.keepdim);
   return record('sum', [x], out, (g) => [expandBack(g, x, axes)]);
 }
 
 export function mean(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  checkOptions('mean', opts, REDUCE_OPTIONS);
   const axes = normAxes('mean', opts.dim, x.rank);
   const n = axes.reduce((p, a) => p * x.shape[a]!, 1);
   // one kernel: the sum scaled by 1 / n as it is stored
@@ -104,6 +138,7 @@ export function mean(x: Tensor, opts: ReduceOptions = {}): Tensor {
 }
 
 export function prod(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  checkOptions('prod', opts, REDUCE_OPTIONS);
   const axes = normAxes('prod', opts.dim, x.rank);
   const out = finish(reduceRaw('prod', x, axes, false).values, x, axes, !!opts.keepdim);
   return record('prod', [x], out, (g) => [mul(expandBack(g, x, axes), prodOfOthers(x, out, axes))]);
@@ -122,6 +157,7 @@ function prodOfOthers(x: Tensor, out: Tensor, axes: readonly number[]): Tensor {
 }
 
 function extremum(op: 'max' | 'min', name: string, x: Tensor, opts: ReduceOptions): Tensor {
+  checkOptions(name, opts, REDUCE_OPTIONS);
   const axes = normAxes(name, opts.dim, x.rank);
   const out = finish(reduceRaw(op, x, axes, false).values, x, axes, !!opts.keepdim);
   // ties share the gradient evenly, as in PyTorch's amax/amin
@@ -158,16 +194,19 @@ function extremumWithIndex(op: 'max' | 'min', x: Tensor, dim: number, keepdim: b
 export function max(x: Tensor): Tensor;
 export function max(x: Tensor, opts: { dim: number; keepdim?: boolean }): ValuesIndices;
 export function max(x: Tensor, opts?: { dim: number; keepdim?: boolean }): Tensor | ValuesIndices {
+  if (opts !== undefined) checkOptions('max', opts, { dim: 'integer', keepdim: 'boolean' }, ['dim']);
   return opts ? extremumWithIndex('max', x, opts.dim, !!opts.keepdim) : amax(x);
 }
 
 export function min(x: Tensor): Tensor;
 export function min(x: Tensor, opts: { dim: number; keepdim?: boolean }): ValuesIndices;
 export function min(x: Tensor, opts?: { dim: number; keepdim?: boolean }): Tensor | ValuesIndices {
+  if (opts !== undefined) checkOptions('min', opts, { dim: 'integer', keepdim: 'boolean' }, ['dim']);
   return opts ? extremumWithIndex('min', x, opts.dim, !!opts.keepdim) : amin(x);
 }
 
 function argExtremum(op: 'max' | 'min', x: Tensor, opts: { dim?: number; keepdim?: boolean }): Tensor {
+  checkOptions(`arg${op}`, opts, { dim: 'integer', keepdim: 'boolean' });
   if (opts.dim === undefined) {
     const flat = reshape(x, [x.size]);
     const r = reduceRaw(op, flat, [0], true);
@@ -190,6 +229,7 @@ export interface VarOptions extends ReduceOptions {
 }
 
 export function variance(x: Tensor, opts: VarOptions = {}): Tensor {
+  checkOptions('var', opts, { ...REDUCE_OPTIONS, correction: 'number' });
   const axes = normAxes('var', opts.dim, x.rank);
   const n = axes.reduce((p, a) => p * x.shape[a]!, 1);
   const centred = sub(x, mean(x, { dim: axes, keepdim: true }));
@@ -200,6 +240,7 @@ export const std = (x: Tensor, opts: VarOptions = {}) => sqrt(variance(x, opts))
 
 /** log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m the (constant) max, so it never overflows. */
 export function logsumexp(x: Tensor, opts: { dim: number | readonly number[]; keepdim?: boolean }): Tensor {
+  checkOptions('logsumexp', opts, REDUCE_OPTIONS, ['dim']);
   const axes = normAxes('logsumexp', opts.dim, x.rank);
   const m = reduceRaw('max', x, axes, false).values;
   const mKeep = reshape(m, keepdimShape(x, axes));
@@ -209,9 +250,10 @@ export function logsumexp(x: Tensor, opts: { dim: number | readonly number[]; ke
 
 /** p-norm over axes (p = 2 by default). */
 export function norm(x: Tensor, opts: ReduceOptions & { p?: number } = {}): Tensor {
-  const p = opts.p ?? 2;
-  if (p === 2) return sqrt(sum(square(x), opts));
-  if (p === 1) return sum(abs(x), opts);
+  checkOptions('norm', opts, { ...REDUCE_OPTIONS, p: 'number' });
+  const { p = 2, ...reduceOpts } = opts;
+  if (p === 2) return sqrt(sum(square(x), reduceOpts));
+  if (p === 1) return sum(abs(x), reduceOpts);
   throw new Error(`glassbox.norm: p=${p} is not supported (use 1 or 2)`);
 }
 

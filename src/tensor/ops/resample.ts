@@ -11,6 +11,7 @@ import { tensor } from './creation.ts';
 import { matmul } from './matmul.ts';
 import { transpose } from './views.ts';
 import { check4d, type Pair } from './window.ts';
+import { checkOptions } from '../check-options.ts';
 
 export interface InterpolateOptions {
   /** Output [H, W] (or one number for both); give this or scaleFactor. */
@@ -46,6 +47,7 @@ function bilinearMatrix(inSize: number, outSize: number, factor: number | undefi
 }
 
 export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
+  checkOptions('interpolate', opts, { size: 'numbers', scaleFactor: 'numbers', mode: ['=nearest', '=bilinear'], alignCorners: 'boolean' });
   const op = 'interpolate';
   check4d(op, 'input', x);
   const mode = opts.mode ?? 'nearest';

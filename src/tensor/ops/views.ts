@@ -4,7 +4,7 @@
  * elementwise copy. Each op's backward is beside it.
  */
 import { record } from '../../autograd/node.ts';
-import { contiguousStrides, normAxis, numel, resolveShape, shapeStr, type Shape } from '../shape.ts';
+import { checkShape, contiguousStrides, normAxis, numel, resolveShape, shapeStr, type Shape } from '../shape.ts';
 import { emptyTensor, viewOf, type Tensor } from '../tensor.ts';
 import { copyInto, copyKernel } from './elementwise.ts';
 import { full, zeros } from './creation.ts';
@@ -117,6 +117,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     throw new Error(`glassbox.expand: cannot expand shape ${shapeStr(x.shape)} to ${shapeStr(shape)} (dim ${i}: ${src} is neither ${d} nor 1)`);
   });
   if (target.some((d) => d < 0)) throw new Error(`glassbox.expand: -1 is not allowed for new leading dims (${shapeStr(shape)})`);
+  checkShape('expand', target);
   const out = viewOf(x, target, strides, x.offset);
   return record('expand', [x], out, (g) => [sumTo(g, x.shape)]);
 }
@@ -220,6 +221,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 export function pad(x: Tensor, amounts: readonly number[], value = 0): Tensor {
   if (amounts.length % 2 !== 0 || amounts.length / 2 > x.rank)
     throw new Error(`glassbox.pad: padding ${shapeStr(amounts)} must have 2 entries per padded dim, at most ${2 * x.rank} for shape ${shapeStr(x.shape)}`);
+  if (!amounts.every(Number.isSafeInteger)) throw new Error(`glassbox.pad: padding ${shapeStr(amounts)} must be whole numbers of elements`);
   const before = new Array<number>(x.rank).fill(0);
   const after = new Array<number>(x.rank).fill(0);
   for (let k = 0; k < amounts.length / 2; k++) {

@@ -1,0 +1,83 @@
+/**
+ * `glassbox visualize patches`: the top-activating validation patches of each unit of a layer
+ * (catalogue E2; src/xai/units/top-patches.ts). Writes into --out one PNG grid per unit
+ * (`<layer>-channel-<c>.png`), `patches.png` (every unit a row) and `patches.json` (the layer's
+ * receptive-field geometry, and per unit each patch's activation, image index, position and box).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as gb from '../index.ts';
+import { makeGrid } from '../viz/grid.ts';
+import { writeJson, writePng } from '../viz/files.ts';
+import { datasetSpec } from '../train/datasets.ts';
+import { receptiveField } from '../xai/units/receptive-field.ts';
+import { patchTiles, topPatches, unitGrid } from '../xai/units/top-patches.ts';
+import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { defaultCamLayer, loadTrained } from './explain-setup.ts';
+
+/** 'all', 'a-b' or 'a,b,c' as channel indices of a layer with `count` channels. */
+export function parseChannels(text: string, count: number, layer: string): number[] {
+  if (text === 'all') return Array.from({ length: count }, (_, i) => i);
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const range = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!range) throw new UsageError(`--channels: '${part}' is not a channel, a range like 0-7 or 'all'`);
+    const [from, to] = [Number(range[1]), Number(range[2] ?? range[1])];
+    if (to < from) throw new UsageError(`--channels: the range ${part} runs backwards; write ${to}-${from}`);
+    if (to >= count) throw new UsageError(`--channels: channel ${to} is out of range; layer '${layer}' has ${count} channels (0-${count - 1})`);
+    for (let c = from; c <= to; c++) if (!out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
+export async function visualizePatchesCommand(args: ParsedArgs): Promise<void> {
+  const o = args.options;
+  const modelPath = o.model === undefined ? undefined : stringOption(o, 'model', '');
+  if (!modelPath) throw new UsageError('--model is required: a run folder of glassbox train, or a .safetensors file with --arch and --dataset');
+  const loaded = await loadTrained(modelPath, o.arch as string | undefined, o.dataset as string | undefined);
+  const spec = datasetSpec(loaded.dataset);
+  const n = numberOption(o, 'n', 1000);
+  const data = await spec.load('validation', n);
+  const [c, h, w] = [data.channels, data.height, data.width];
+  const count = Math.min(n, data.n);
+  const images = gb.tensor(Float32Array.from(data.images.subarray(0, count * c * h * w), (v) => v / 255), [count, c, h, w]);
+  const normalization = { mean: spec.mean, std: spec.std };
+
+  const layer = o.layer === undefined ? defaultCamLayer(loaded.model, gb.normalize(gb.slice(images, 0, { start: 0, end: 1 }), normalization)) : stringOption(o, 'layer', '');
+  let geometry;
+  try {
+    geometry = receptiveField(loaded.model, layer, [1, c, h, w]);
+  } catch (e) {
+    throw new UsageError(`--layer ${layer}: ${(e as Error).message.replace(/^glassbox\.xai\.units: /, '')}`);
+  }
+  const channels = parseChannels(stringOption(o, 'channels', 'all'), geometry.outputShape[0], layer);
+  const k = numberOption(o, 'k', 9);
+  const out = stringOption(o, 'out', join('runs', `patches-${loaded.arch}-${layer}`));
+  mkdirSync(out, { recursive: true });
+
+  console.error(`top ${k} of ${count} ${loaded.dataset} images for ${channels.length} units of ${loaded.arch} '${layer}' (fields ${geometry.y.size}x${geometry.x.size} px)`);
+  const started = performance.now();
+  const result = await topPatches(loaded.model, images, { layer, k, channels, batchSize: numberOption(o, 'batch-size', 128), normalization });
+  const seconds = (performance.now() - started) / 1000;
+  const tiles = await patchTiles(images, result);
+  result.units.forEach((unit, i) => writePng(join(out, `${layer}-channel-${unit.channel}.png`), unitGrid(unit, tiles[i]!, { layer })));
+  const scale = Math.max(1, Math.floor(48 / Math.max(geometry.y.size, geometry.x.size)));
+  writePng(
+    join(out, 'patches.png'),
+    makeGrid(tiles.flat(), { cols: k, tileScale: scale, rowTitles: result.units.map((u) => `ch ${u.channel}`), title: `${loaded.arch} ${layer}: top ${k} of ${count} images per unit` }),
+  );
+  writeJson(join(out, 'patches.json'), {
+    model: modelPath,
+    arch: loaded.arch,
+    dataset: loaded.dataset,
+    split: spec.validationSplit,
+    layer,
+    images: result.images,
+    k,
+    seconds,
+    geometry: { y: geometry.y, x: geometry.x, outputShape: geometry.outputShape, windows: geometry.windows },
+    units: result.units.map((u) => ({ channel: u.channel, patches: u.patches.map((p, rank) => ({ rank, ...p })) })),
+  });
+  console.log(`${result.units.length} unit grids, patches.png and patches.json in ${out} (${seconds.toFixed(1)} s for the pass)`);
+  images.dispose();
+}

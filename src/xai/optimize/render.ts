@@ -1,0 +1,175 @@
+/**
+ * The render loop (Lucid's render_vis): a batch of random starts optimised together, one forward
+ * and one backward per step through the parametrisation, the transforms, the model's
+ * normalisation and the model, with the layers the objective reads captured by forward hooks.
+ * Every step runs in a tidy(), so memory stays flat however many steps are taken; only the
+ * parametrisation and the optimiser state live across steps.
+ */
+import { grad } from '../../autograd/backward.ts';
+import { noGrad } from '../../autograd/node.ts';
+import { normalize, type Normalization } from '../../data/normalization.ts';
+import type { Module } from '../../nn/module.ts';
+import { softmax } from '../../tensor/ops/activation.ts';
+import { add, neg } from '../../tensor/ops/elementwise.ts';
+import { sum } from '../../tensor/ops/reduce.ts';
+import { keep, tidy, type Tensor } from '../../tensor/tensor.ts';
+import { Adam } from '../../train/optim.ts';
+import type { Objective, ObjectiveContext } from './objectives.ts';
+import { makeImageParam, type Decorrelation, type ImageParam, type ParamKind } from './param.ts';
+import { seededRandom, type Random } from './random.ts';
+import { totalPenalty, type Regularizer } from './regularizers.ts';
+import { fitToSize, type Transform } from './transforms.ts';
+
+/** Lucid's default learning rate (Adam). */
+export const LUCID_LEARNING_RATE = 0.05;
+
+export interface RenderOptions {
+  /** The model's input [C, H, W]. */
+  inputShape: readonly [number, number, number];
+  /** The model's input normalisation (e.g. gb.normalization.mnist). */
+  normalization: Normalization;
+  /** 'pixel' or 'fourier' (default), or a parametrisation made by makeImageParam. */
+  param?: ParamKind | ImageParam;
+  decorrelation?: Decorrelation;
+  /** Where the images start: 'data-mean' (default; the normalisation's mean colour) or 'grey' (0.5, Lucid's). */
+  start?: 'data-mean' | 'grey';
+  /** Default none: pass standardTransforms() for Lucid's. */
+  transforms?: readonly Transform[];
+  regularizers?: readonly Regularizer[];
+  /** Default 256 (Lucid's thresholds end at 512). */
+  steps?: number;
+  /** Adam's learning rate (default Lucid's 0.05). */
+  lr?: number;
+  /** Images optimised together (default 1). */
+  batch?: number;
+  seed?: number;
+  /** After every step: its number (1-based) and the objective of every image (with the step's transforms). */
+  onStep?: (step: number, scores: Float32Array) => void;
+}
+
+export interface RenderResult {
+  /** [N, C, H, W] in [0, 1]. */
+  images: Tensor;
+  /** The batch's mean objective at every step (under that step's transforms). */
+  curve: number[];
+  /** The objective of every image before the first step and after the last, without transforms. */
+  initial: number[];
+  final: number[];
+  /** softmax of the model's output on the final images, [N, classes] (null when the output is not [N, classes]). */
+  probabilities: Tensor | null;
+}
+
+/** Module paths the objective reads, checked up front: an unknown one lists the known paths. */
+function resolveLayers(model: Module, layers: readonly string[]): Array<[string, Module]> {
+  const modules = new Map(model.namedModules());
+  return layers.map((path) => {
+    const m = modules.get(path);
+    if (!m) {
+      const known = [...modules.keys()].filter(Boolean);
+      throw new Error(`glassbox.xai.optimize: no layer '${path}' in the model; the layers are ${known.join(', ')} (the paths nn.summary prints)`);
+    }
+    return [path, m];
+  });
+}
+
+/** The model's output on images [N, C, H, W] in [0, 1], with the outputs of `layers`. */
+export function forwardCapturing(model: Module, layers: Array<[string, Module]>, z: Tensor): ObjectiveContext {
+  const captured = new Map<string, Tensor>();
+  const removers = layers.map(([path, m]) => m.registerForwardHook((_m, _inputs, out) => void (captured.has(path) || captured.set(path, out))));
+  let output: Tensor;
+  try {
+    output = model.forward(z);
+  } finally {
+    removers.forEach((remove) => remove());
+  }
+  return {
+    output,
+    activation: (layer) => {
+      const a = captured.get(layer);
+      if (!a) throw new Error(`glassbox.xai.optimize: layer '${layer}' did not run in the forward pass`);
+      return a;
+    },
+  };
+}
+
+function checkPositive(name: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`glassbox.xai.optimize: ${name} must be a whole number >= 1, got ${v}`);
+}
+
+export async function renderVis(model: Module, objective: Objective, opts: RenderOptions): Promise<RenderResult> {
+  const steps = opts.steps ?? 256;
+  const batch = opts.batch ?? 1;
+  checkPositive('steps', steps);
+  checkPositive('batch', batch);
+  const lr = opts.lr ?? LUCID_LEARNING_RATE;
+  if (!(lr > 0 && Number.isFinite(lr))) throw new Error(`glassbox.xai.optimize: lr must be a positive number, got ${lr}`);
+  const [c, h, w] = opts.inputShape;
+  const layers = resolveLayers(model, objective.layers);
+  const random: Random = seededRandom(opts.seed ?? 0);
+  const param = typeof opts.param === 'object' ? opts.param : makeImageParam({ kind: opts.param ?? 'fourier', shape: [batch, c, h, w], decorrelation: opts.decorrelation, center: (opts.start ?? 'data-mean') === 'grey' ? [0.5] : [...opts.normalization.mean] }, random);
+  if (param.shape[0] !== batch && typeof opts.param === 'object' && opts.batch !== undefined)
+    throw new Error(`glassbox.xai.optimize: the parametrisation holds ${param.shape[0]} images but batch is ${batch}`);
+  const transforms = opts.transforms ?? [];
+  const regularizers = opts.regularizers ?? [];
+  const needsImageGradient = regularizers.some((r) => r.needsImageGradient);
+  const wasTraining = model.namedModules().map(([, m]) => [m, m.training] as const);
+  model.eval();
+  const scoreOf = async (images: () => Tensor): Promise<number[]> => {
+    const t = noGrad(() => tidy(() => objective.score(forwardCapturing(model, layers, normalize(images(), opts.normalization)))));
+    try {
+      return Array.from(await t.toArray());
+    } finally {
+      t.dispose();
+    }
+  };
+  const optimizer = new Adam(param.params, { lr });
+  try {
+    const initial = await scoreOf(() => param.image());
+    const curve: number[] = [];
+    for (let step = 1; step <= steps; step++) {
+      const kept = tidy(() => {
+        const images = param.image();
+        const transformed = fitToSize(transforms.reduce((x, t) => t.apply(x, random), images), [h, w]);
+        const z = normalize(transformed, opts.normalization);
+        const scores = objective.score(forwardCapturing(model, layers, z));
+        const penalty = totalPenalty(regularizers, images, normalize(images, opts.normalization));
+        const loss = sum(penalty ? add(neg(scores), penalty) : neg(scores));
+        const grads = grad(loss, needsImageGradient ? [...param.params, images] : param.params);
+        param.params.forEach((p, i) => (p.grad = grads[i]!));
+        optimizer.step();
+        param.params.forEach((p) => (p.grad = null));
+        return {
+          scores: keep(scores.detach()),
+          images: needsImageGradient ? keep(images.detach()) : undefined,
+          imageGradient: needsImageGradient ? keep(grads[param.params.length]!) : undefined,
+        };
+      });
+      try {
+        const scores = (await kept.scores.toArray()) as Float32Array;
+        curve.push(scores.reduce((a, b) => a + b, 0) / scores.length);
+        for (const r of regularizers) {
+          if (!r.afterStep) continue;
+          const images = kept.images ?? tidy(() => noGrad(() => param.image()));
+          await r.afterStep({ param, step, images, imageGradient: kept.imageGradient, normalization: opts.normalization });
+          if (!kept.images) images.dispose();
+        }
+        opts.onStep?.(step, scores);
+      } finally {
+        [kept.scores, kept.images, kept.imageGradient].forEach((t) => t?.dispose());
+      }
+    }
+    const images = noGrad(() => param.image());
+    const final = await scoreOf(() => images);
+    const probabilities = noGrad(() =>
+      tidy(() => {
+        const out = model.forward(normalize(images, opts.normalization));
+        return out.rank === 2 ? softmax(out, 1) : null;
+      }),
+    );
+    return { images, curve, initial, final, probabilities };
+  } finally {
+    if (typeof opts.param !== 'object') param.dispose();
+    for (const t of optimizer.stateDict().tensors.values()) t.dispose();
+    wasTraining.forEach(([m, t]) => (m.training = t));
+  }
+}

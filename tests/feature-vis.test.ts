@@ -1,0 +1,189 @@
+/**
+ * Catalogue E1 and the input-optimisation core (src/xai/optimize) on the trained LeNet-5 (MNIST):
+ * every objective kind raises its target by a large factor; class pictures are classified as
+ * their class; without transforms and regularisers the pictures are noisier (more spectral energy
+ * above half Nyquist); the Fourier parametrisation is exact (zero spectrum -> constant image,
+ * inverse DFT == a direct float64 DFT); bad layers and channels get errors that name the fix.
+ * Pictures in /tmp/feature-vis/.
+ */
+import { mkdirSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as gb from '../src/index.ts';
+import { writePng } from '../src/viz/node.ts';
+import * as opt from '../src/xai/optimize/index.ts';
+import { featureGrid, visualizeFeatures } from '../src/xai/visualize/features.ts';
+import { trainedModel } from './trained-models.ts';
+
+const OUT = '/tmp/feature-vis';
+const CLASSES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+let model: gb.nn.Module;
+const norm = gb.normalization.mnist!;
+const base = { inputShape: [1, 28, 28] as const, normalization: norm, seed: 0 };
+
+beforeAll(async () => {
+  model = (await trainedModel('lenet-mnist')).model;
+  mkdirSync(OUT, { recursive: true });
+});
+
+/** x^T A for the direct DFT check: the image of a half spectrum by the definition (Hermitian extension, float64). */
+function directInverseRealDft2(re: Float32Array, im: Float32Array, h: number, w: number): Float64Array {
+  const wf = Math.floor(w / 2) + 1;
+  const out = new Float64Array(h * w);
+  const coef = (k: number, l: number): [number, number] => {
+    if (l < wf) return [re[k * wf + l]!, im[k * wf + l]!];
+    const [kk, ll] = [(h - k) % h, w - l]; // conj(X[-k, w - l])
+    return [re[kk * wf + ll]!, -im[kk * wf + ll]!];
+  };
+  for (let m = 0; m < h; m++)
+    for (let n = 0; n < w; n++) {
+      let acc = 0;
+      for (let k = 0; k < h; k++)
+        for (let l = 0; l < w; l++) {
+          const [a, b] = coef(k, l);
+          const angle = 2 * Math.PI * (k * m / h + l * n / w);
+          acc += a * Math.cos(angle) - b * Math.sin(angle); // real part of X e^{i angle}
+        }
+      out[m * w + n] = acc / Math.sqrt(h * w);
+    }
+  return out;
+}
+
+describe('Fourier parametrisation', () => {
+  it('a zero spectrum is a constant grey image (sigmoid(0) = 0.5), with and without colour decorrelation', async () => {
+    for (const [c, decorrelation] of [[1, 'none'], [3, 'lucid-imagenet']] as const) {
+      const param = opt.makeImageParam({ kind: 'fourier', shape: [2, c, 9, 8], decorrelation }, opt.seededRandom(1));
+      param.params.forEach((p) => p.assign(gb.zeros(p.shape as number[])));
+      const img = await param.image().toArray();
+      expect(Math.max(...Array.from(img, (v) => Math.abs(v - 0.5)))).toBe(0);
+      param.dispose();
+    }
+  });
+
+  it('the matmul inverse real DFT equals the direct float64 DFT (odd and even sizes)', async () => {
+    for (const [h, w] of [[6, 7], [8, 8], [5, 4]] as const) {
+      const wf = opt.halfWidth(w);
+      const random = opt.seededRandom(h * 10 + w);
+      const re = opt.normalSamples(random, h * wf, 1);
+      const im = opt.normalSamples(random, h * wf, 1);
+      const m = opt.inverseDftMatrices(h, w);
+      const got = await opt.inverseRealDft2(gb.tensor(re, [h, wf]), gb.tensor(im, [h, wf]), m).toArray();
+      const want = directInverseRealDft2(re, im, h, w);
+      const err = Math.max(...Array.from(got, (v, i) => Math.abs(v - want[i]!)));
+      expect(err).toBeLessThan(2e-5); // float32 matmuls of O(1) values over h + w terms
+    }
+  });
+
+  it("Lucid's spectrum scale: 1 / max(f, 1 / max(w, h)), with f = |fftfreq|", () => {
+    const s = opt.spectrumScale(4, 6);
+    // half spectrum [4, 4]: DC -> 1 / (1/6) = 6; bin (1, 0): f = 1/4 -> 4; bin (0, 3): f = 3/6 -> 2; bin (2, 2): f = hypot(1/2, 1/3)
+    expect(s[0]).toBeCloseTo(6, 5);
+    expect(s[1 * 4 + 0]).toBeCloseTo(4, 5);
+    expect(s[0 * 4 + 3]).toBeCloseTo(2, 5);
+    expect(s[2 * 4 + 2]).toBeCloseTo(1 / Math.hypot(0.5, 1 / 3), 5);
+  });
+});
+
+describe('random scale and rotation (affineGrid + gridSample)', () => {
+  it('rotation by 90 degrees moves every pixel centre onto another one: out[i][j] = in[H-1-j][i]; scale 1 returns the input', async () => {
+    const side = 5;
+    const values = Float32Array.from({ length: side * side }, (_, k) => k);
+    const x = gb.tensor(values, [1, 1, side, side]);
+    const rotated = await opt.randomRotate([90]).apply(x, opt.seededRandom(0)).toArray();
+    for (let i = 0; i < side; i++) for (let j = 0; j < side; j++) expect(rotated[i * side + j]).toBeCloseTo(values[(side - 1 - j) * side + i]!, 4);
+    expect(Array.from(await opt.randomScale([1]).apply(x, opt.seededRandom(0)).toArray())).toEqual(Array.from(values));
+    // zoom by 2: the centre pixel stays, the image's edge reads from halfway out
+    const zoomed = await opt.randomScale([2]).apply(x, opt.seededRandom(0)).toArray();
+    expect(zoomed[2 * side + 2]).toBeCloseTo(values[2 * side + 2]!, 4);
+  });
+});
+
+describe('colour decorrelation', () => {
+  it("Lucid's ImageNet matrix is its svd-sqrt constant over the largest column norm", () => {
+    const m = opt.LUCID_COLOR_DECORRELATION;
+    const norms = [0, 1, 2].map((j) => Math.hypot(m[j]!, m[3 + j]!, m[6 + j]!));
+    expect(Math.max(...norms)).toBeCloseTo(1, 12);
+    expect(m[0]! / m[1]!).toBeCloseTo(0.26 / 0.09, 12);
+  });
+
+  it('a matrix from a covariance S satisfies M M^T = S / largest eigenvalue', () => {
+    const cov = [0.06, 0.05, 0.045, 0.05, 0.058, 0.05, 0.045, 0.05, 0.065];
+    const m = opt.colorDecorrelationFromCovariance(cov);
+    const { values } = opt.symmetricEigen3(cov);
+    const top = Math.max(...values);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        const mmT = [0, 1, 2].reduce((s, k) => s + m[3 * i + k]! * m[3 * j + k]!, 0);
+        expect(mmT).toBeCloseTo(cov[3 * i + j]! / top, 10);
+      }
+  });
+});
+
+describe('objectives on the trained LeNet-5', () => {
+  it('an unknown layer lists the known paths; a channel out of range names the layer size', async () => {
+    await expect(opt.renderVis(model, opt.channel('features.9', 0), { ...base, steps: 1 })).rejects.toThrow(/no layer 'features.9'.*features.3.*classifier.5/);
+    await expect(opt.renderVis(model, opt.channel('features.3', 16), { ...base, steps: 1 })).rejects.toThrow(/channel 16 is out of range: layer 'features.3' \(output \[1, 16, 10, 10\]\) has 16 channels/);
+    await expect(opt.renderVis(model, opt.classLogit(10), { ...base, steps: 1 })).rejects.toThrow(/class 10 is out of range.*10 classs/);
+  });
+
+  // each kind from the same random starts; the score is read without transforms before and after
+  const kinds: Array<[string, opt.Objective]> = [
+    ['class logit', opt.classLogit(3)],
+    ['channel', opt.channel('features.3', 5)],
+    ['neuron', opt.neuron('features.3', 5)],
+    ['layer norm', opt.layerNorm('features.4')],
+    ['sum of objectives', opt.channel('features.4', 2).add(opt.classLogit(7).mul(0.5))],
+  ];
+  it.each(kinds)('%s rises by a large factor', async (_name, objective) => {
+    const r = await opt.renderVis(model, objective, { ...base, param: 'fourier', batch: 2, steps: 48, transforms: opt.standardTransforms() });
+    r.images.dispose();
+    r.probabilities?.dispose();
+    r.final.forEach((f, i) => {
+      const start = r.initial[i]!;
+      // at least 10x the start's magnitude (a ReLU layer starts at 0: then at least 0.5 absolute)
+      expect(f).toBeGreaterThan(Math.max(10 * Math.abs(start), 0.5));
+    });
+    expect(r.curve[r.curve.length - 1]!).toBeGreaterThan(r.curve[0]!);
+  });
+
+  it('a negated objective drives its target down: the logit falls below the start', async () => {
+    const r = await opt.renderVis(model, opt.classLogit(3).neg(), { ...base, param: 'pixel', steps: 24 });
+    const logit = (await r.probabilities!.toArray())[3]!;
+    r.images.dispose();
+    r.probabilities?.dispose();
+    // the objective is -logit: it rises while the logit falls
+    expect(r.final[0]!).toBeGreaterThan(r.initial[0]! + 2);
+    expect(logit).toBeLessThan(0.01);
+  });
+});
+
+describe('E1 class visualisation', () => {
+  it('ten classes drawn in one batch are classified as their class; with no transforms or regularisers they are noisier', async () => {
+    const steps = 64;
+    const on = await visualizeFeatures(model, { class: CLASSES }, { ...base, param: 'pixel', batch: 10, steps, transforms: opt.standardTransforms(), regularizers: [opt.blur(0.5, 4), opt.totalVariation(0.5)] });
+    const off = await visualizeFeatures(model, { class: CLASSES }, { ...base, param: 'pixel', batch: 10, steps });
+    const confident = on.predicted!.filter((p, k) => p.class === k && p.probability > 0.9).length;
+    console.log(`E1 LeNet-5 class pictures, ${steps} steps: ${confident}/10 classified as their class with p > 0.9; high-frequency share with transforms and regularisers ${mean(on.highFrequency).toFixed(3)}, without ${mean(off.highFrequency).toFixed(3)}`);
+    writePng(`${OUT}/classes-regularised.png`, await featureGrid(on.images, on.predicted!.map((p) => `${p.class} ${p.probability.toFixed(2)}`)));
+    writePng(`${OUT}/classes-plain.png`, await featureGrid(off.images, off.predicted!.map((p) => `${p.class} ${p.probability.toFixed(2)}`)));
+    expect(confident).toBeGreaterThanOrEqual(9);
+    expect(mean(off.highFrequency)).toBeGreaterThan(mean(on.highFrequency));
+    for (const r of [on, off]) [r.images, r.probabilities].forEach((t) => t?.dispose());
+  });
+
+  it('memory stays flat: what a render leaves behind does not grow with its step count', async () => {
+    const used = async (steps: number) => {
+      const before = gb.memory().bytesInUse;
+      const r = await opt.renderVis(model, opt.channel('features.3', 1), { ...base, steps, regularizers: [opt.clipNorm(20), opt.clipContribution(20)], param: 'pixel' });
+      r.images.dispose();
+      r.probabilities?.dispose();
+      return gb.memory().bytesInUse - before;
+    };
+    await used(1); // first use of a kernel may allocate its cached buffers once
+    // what is left does not grow with the steps (each step runs in a tidy)
+    expect(await used(12)).toBe(await used(3));
+  });
+});
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
