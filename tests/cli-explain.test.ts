@@ -56,6 +56,18 @@ describe('glassbox explain', () => {
   it('names what is wrong with a bad method or index', async () => {
     await expect(explain(['--index', '0', '--method', 'nope'])).rejects.toThrow(/unknown method 'nope'; known: .*saliency/);
     await expect(explain(['--method', 'saliency'])).rejects.toThrow(/--image <file.png> or --index <i>/);
+    // LeNet-5 has no global average pooling, so CAM named on its own is refused with the reason
+    await expect(explain(['--index', '0', '--method', 'cam'])).rejects.toThrow(/--method cam does not apply to this model: CAM is defined for nets that end in global average pooling/);
+  });
+
+  it("skips what does not apply with 'all' and lists it, instead of failing", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gb-explain-'));
+    await explain(['--index', '0', '--method', 'all', '--out', out]);
+    const e = readExplanation(out) as Explanation & { notApplicable: Array<{ method: string; reason: string }> };
+    expect(e.notApplicable.map((m) => m.method)).toEqual(['cam']);
+    expect(e.maps.map((m) => m.method)).not.toContain('cam');
+    expect(e.maps.map((m) => m.method)).toContain('grad-cam');
+    expect(existsSync(join(out, 'cam.png'))).toBe(false);
   });
 });
 

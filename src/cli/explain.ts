@@ -12,6 +12,7 @@ import { mapScores } from '../xai/metrics.ts';
 import { attributionToImage, chwToImage, overlay, resizeValues, upscale, type RGBAImage } from '../viz/index.ts';
 import { readPng, writeJson, writePng } from '../viz/node.ts';
 import { defaultCamLayer, loadTrained, methodsByName } from './explain-setup.ts';
+import { notApplicableReason } from '../xai/registry.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 
 export { EXPLAIN_OPTIONS } from './options.ts';
@@ -58,7 +59,18 @@ export async function explainCommand(args: ParsedArgs): Promise<void> {
     const size = c * h * w;
     source = { pixels: Float32Array.from(data.images.subarray(index * size, (index + 1) * size), (v) => v / 255), description: `${loaded.dataset} validation image ${index}`, label: data.labels[index] };
   }
-  const methods = methodsByName(stringOption(o, 'method', 'saliency'));
+  const methodList = stringOption(o, 'method', 'saliency');
+  // with 'all', methods that cannot explain this model are skipped and listed; a method named on
+  // its own that does not apply is an error that says why
+  const notApplicable: Array<{ method: string; reason: string }> = [];
+  const methods = methodsByName(methodList).filter((m) => {
+    const reason = notApplicableReason(m, loaded.model);
+    if (!reason) return true;
+    if (methodList !== 'all') throw new UsageError(`--method ${m.name} does not apply to this model: ${reason}`);
+    notApplicable.push({ method: m.name, reason });
+    console.error(`  ${m.name}: not applicable: ${reason}`);
+    return false;
+  });
   const out = stringOption(o, 'out', join('runs', 'explain'));
   const channelOf = (i: number) => Math.min(Math.floor(i / (h * w)), spec.mean.length - 1);
   const input = gb.tensor(Float32Array.from(source.pixels, (v, i) => (v - spec.mean[channelOf(i)]!) / spec.std[channelOf(i)]!), [1, c, h, w]);
@@ -66,7 +78,14 @@ export async function explainCommand(args: ParsedArgs): Promise<void> {
   const predicted = probabilities.indexOf(Math.max(...probabilities));
   const target = o.target === undefined ? predicted : numberOption(o, 'target', 0);
   if (!Number.isInteger(target) || target < 0 || target >= probabilities.length) throw new UsageError(`--target ${target} is not a class of the model (0..${probabilities.length - 1})`);
-  const ctx = { layer: str('layer') ?? defaultCamLayer(loaded.model, input) };
+  // the CAM layer is looked up only where a method explains a feature map (a model without convs has none)
+  const needsLayer = methods.some((m) => m.requires?.includes('feature-map'));
+  // methods that draw baselines from data (GradientSHAP, expected gradients) use validation images
+  const BACKGROUND = 16;
+  const data = await spec.load('validation', BACKGROUND);
+  const size = c * h * w;
+  const background = gb.tensor(Float32Array.from(data.images.subarray(0, data.n * size), (v, i) => (v / 255 - spec.mean[channelOf(i % size)]!) / spec.std[channelOf(i % size)]!), [data.n, c, h, w]);
+  const ctx = { layer: str('layer') ?? (needsLayer ? defaultCamLayer(loaded.model, input) : ''), background };
 
   mkdirSync(out, { recursive: true });
   const scale = Math.max(1, Math.round(224 / Math.max(h, w)));
@@ -85,6 +104,7 @@ export async function explainCommand(args: ParsedArgs): Promise<void> {
     console.error(`  ${m.name}: ${seconds.toFixed(2)} s -> ${join(out, `${m.name}.png`)}`);
   }
   input.dispose();
-  writeJson(join(out, 'explanation.json'), { model: modelPath, arch: loaded.arch, dataset: loaded.dataset, source: source.description, label: source.label, predicted, target, probabilities, layer: ctx.layer, maps });
+  background.dispose();
+  writeJson(join(out, 'explanation.json'), { model: modelPath, arch: loaded.arch, dataset: loaded.dataset, source: source.description, label: source.label, predicted, target, probabilities, layer: ctx.layer || undefined, maps, notApplicable });
   console.log(`explained ${source.description} (predicted ${probe.classes[predicted] ?? predicted}, target ${target}) with ${methods.length} method(s); files in ${out}`);
 }
