@@ -7,6 +7,7 @@ import './tensor/methods.ts';
 
 export { Tensor, tidy, keep, type DType } from './tensor/tensor.ts';
 export { tidyAsync } from './tensor/tidy-async.ts';
+export { read, readItem } from './tensor/read.ts';
 export * from './tensor/ops/creation.ts';
 export * from './tensor/ops/elementwise.ts';
 export * from './tensor/ops/reduce.ts';

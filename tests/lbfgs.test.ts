@@ -131,6 +131,21 @@ describe('LBFGS with the strong Wolfe line search', () => {
     expect(Math.hypot(...residual) / Math.hypot(...c)).toBeLessThan(1e-4);
   });
 
+  it('frees what it does not keep: memory is flat once the history is full', async () => {
+    const { params, loss } = problem('rosenbrock');
+    const opt = new optim.LBFGS(params, { lineSearchFn: 'strong_wolfe', maxIter: 1, historySize: 2 });
+    const closure = closureOf(opt, loss);
+    const inUse: number[] = [];
+    for (let s = 0; s < 12; s++) {
+      await opt.step(closure);
+      inUse.push(gb.memory().bytesInUse);
+    }
+    expect(new Set(inUse.slice(4)).size, `bytes in use per step: ${inUse.join(', ')}`).toBe(1);
+    opt.reset();
+    opt.zeroGrad();
+    expect(gb.memory().bytesInUse).toBeLessThan(inUse[11]!);
+  });
+
   it('cubicInterpolate finds the minimum of a cubic from two points and slopes', () => {
     // f(t) = t^3 - 3t: minimum at t = 1; from t = 0 (f 0, f' -3) and t = 2 (f 2, f' 9)
     expect(cubicInterpolate(0, 0, -3, 2, 2, 9)).toBeCloseTo(1, 12);

@@ -156,3 +156,38 @@ describe('second-order gradients', () => {
     expect(gb.grad([gb.sum(gb.mul(x, 2))], [x, unused], { allowUnused: true })[1]).toBeNull();
   });
 });
+
+describe('read and readItem: read a value you are done with, and free it', () => {
+  it('return the values and dispose the tensors: a loop of them leaves memory flat (one op per read: its result is all it frees)', async () => {
+    const x = gb.tensor([1, 2, 3]);
+    const used: number[] = [];
+    for (let step = 0; step < 50; step++) {
+      expect(await gb.readItem(gb.sum(x))).toBe(6);
+      expect(Array.from(await gb.read(gb.add(x, step)))).toEqual([1 + step, 2 + step, 3 + step]);
+      used.push(gb.memory().bytesInUse);
+    }
+    expect(Math.max(...used.slice(5))).toBe(used[5]);
+    const t = gb.mul(x, 2);
+    expect(Array.from(await gb.read(t))).toEqual([2, 4, 6]);
+    expect(() => gb.add(t, 1)).toThrow(/was disposed/);
+  });
+
+  it('take arrays of tensors; the methods toArrayAndDispose and itemAndDispose do the same', async () => {
+    const [a, b] = [gb.tensor([1, 2]), gb.tensor(new Int32Array([7]), [1], { dtype: 'int32' })];
+    const [va, vb] = await gb.read([a, b]);
+    expect([Array.from(va!), vb]).toEqual([[1, 2], Int32Array.from([7])]);
+    expect(await gb.readItem([gb.tensor([4]), gb.tensor([5])])).toEqual([4, 5]);
+    const c = gb.tensor([1.5, 2.5]);
+    expect(Array.from(await c.toArrayAndDispose())).toEqual([1.5, 2.5]);
+    expect(await gb.tensor([9]).itemAndDispose()).toBe(9);
+    expect(() => c.add(1)).toThrow(/was disposed/);
+  });
+
+  it('dispose even when the read fails, and name a wrong argument', async () => {
+    const many = gb.tensor([1, 2]);
+    await expect(gb.readItem(many)).rejects.toThrow(/item\(\) needs exactly one/);
+    expect(() => gb.add(many, 1)).toThrow(/was disposed/);
+    await expect(gb.read([1, 2] as unknown as gb.Tensor)).rejects.toThrow(/glassbox.read: expects a tensor or an array of tensors, got at index 0 1/);
+    await expect(gb.readItem(undefined as unknown as gb.Tensor)).rejects.toThrow(/glassbox.readItem: expects a tensor or an array of tensors, got undefined/);
+  });
+});

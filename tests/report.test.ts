@@ -6,7 +6,7 @@
  * under the pointer, and a page no wider than a narrow window whose charts grow in a wide one. The evaluation is made up (no GPU needed): this tests the report, not the methods.
  * Set REPORT_EXAMPLE_DIR to keep the example report.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,7 +19,8 @@ import { LeNet5 } from '../src/nn/models/lenet.ts';
 import { MixtureNet } from '../src/nn/models/mixture-net.ts';
 import { MLP } from '../src/nn/models/mlp.ts';
 import { allMethods, methodSpec, notApplicableReason } from '../src/xai/index.ts';
-import { decodePng } from '../src/viz/index.ts';
+import { decodePng, HtmlReport } from '../src/viz/index.ts';
+import { chartLibrary } from '../src/viz/files.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -211,6 +212,40 @@ describe('report.html', () => {
       await page.waitForFunction(() => Number(document.querySelector('.gb-plot > svg')!.getAttribute('width')) > 600);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1400);
       expect(await texts(0)).toEqual(expect.arrayContaining([expect.stringContaining('cross-entropy loss')]));
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it.skipIf(!existsSync(CHROMIUM))('in Chromium: odd charts draw without errors, their tick labels inside the chart', async () => {
+    const file = join(out, 'odd-charts.html');
+    const odd = new HtmlReport('odd charts').chartRow([
+      { title: 'no series', xLabel: 'x', yLabel: 'y', series: [] },
+      { title: 'one point', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', y: [3] }] },
+      { title: 'gaps only', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', y: [null, null] }, { name: 'b', y: [1, NaN, 2] }] },
+      { title: 'constant, right axis', xLabel: 'x', yLabel: 'y', y2Label: 'z', series: [{ name: 'a', y: [5, 5], axis: 'right' }] },
+      { title: 'millions', xLabel: 'x', yLabel: 'y', y2Label: 'z', series: [{ name: 'a', y: [1e6, 3e6, 2e-5] }, { name: 'b', y: [-4e6, 0, 1], axis: 'right' }] },
+    ]);
+    writeFileSync(file, odd.render({ chartLibrary: chartLibrary() }));
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 500, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(file).href);
+      await page.waitForSelector('.gb-plot svg');
+      expect(errors).toEqual([]);
+      expect(await page.locator('.gb-plot > svg').count()).toBe(5);
+      // every tick label of the millions chart (3e+6 on the left, -4e+6 on the right) lies inside its SVG
+      const ticks = await page.locator('.gb-plot > svg').nth(4).evaluate((svg) => {
+        const box = svg.getBoundingClientRect();
+        return [...svg.querySelectorAll('[aria-label="y-axis tick label"] text')].map((t) => {
+          const r = t.getBoundingClientRect();
+          return { text: t.textContent, inside: r.left >= box.left - 0.5 && r.right <= box.right + 0.5 };
+        });
+      });
+      expect(ticks.map((t) => t.text)).toEqual(expect.arrayContaining(['3e+6', '-4e+6']));
+      expect(ticks.filter((t) => !t.inside)).toEqual([]);
     } finally {
       await browser.close();
     }

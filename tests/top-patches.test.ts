@@ -180,6 +180,16 @@ describe('top-activating patches of the trained LeNet-5 on MNIST', () => {
     expect(px(2, 3)).toEqual(Array(3).fill(Math.round(image[5 + 4]! * 255))); // row 1, column 4
   });
 
+  it('the pass keeps no tensor: memory is the same after a second pass', async () => {
+    const few = gb.slice(images, 0, { start: 0, end: 40 });
+    const pass = () => topActivations(model, few, { layer, k: 3, batchSize: 16, normalization: norm });
+    await pass();
+    const before = gb.memory().bytesInUse;
+    await pass();
+    expect(gb.memory().bytesInUse).toBe(before);
+    few.dispose();
+  });
+
   it('refuses a channel out of range, naming the layer size', async () => {
     await expect(topActivations(model, gb.slice(images, 0, { start: 0, end: 4 }), { layer, k: 2, channels: [16], normalization: norm })).rejects.toThrow(
       /channel 16 is out of range; the layer has 16 channels \(0-15\)/,

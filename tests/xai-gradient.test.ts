@@ -171,7 +171,7 @@ describe('guided backprop and deconvnet', () => {
       const [a, b] = await Promise.all([lenet.model, randomised.model].map(async (m) => (await make(m).attribute(digits.x, { target, abs: true, reduce: 'max' })).toArray()));
       return Array.from({ length: 3 }, (_, i) => spearman(a.subarray(i * 784, (i + 1) * 784), b.subarray(i * 784, (i + 1) * 784)));
     };
-    const guided = await similarity((m) => ({ attribute: async (x, o) => gb.abs(await new gb.xai.GuidedBackprop(m).attribute(x, o)) }) as gb.xai.Attribution<gb.xai.SaliencyOptions>);
+    const guided = await similarity((m) => ({ attribute: async (x, o) => gb.abs(await new gb.xai.GuidedBackprop(m).attribute(x, { target: o.target })) }) as gb.xai.Attribution<gb.xai.SaliencyOptions>);
     const gradient = await similarity((m) => new gb.xai.Saliency(m));
     console.log(`rank correlation with the map before randomising the classifier: guided backprop ${guided.map((v) => v.toFixed(2)).join(' ')}, gradient ${gradient.map((v) => v.toFixed(2)).join(' ')}`);
     guided.forEach((s, i) => {

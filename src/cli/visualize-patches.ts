@@ -10,6 +10,7 @@ import * as gb from '../index.ts';
 import { makeGrid } from '../viz/grid.ts';
 import { writeJson, writePng } from '../viz/files.ts';
 import { datasetSpec } from '../train/datasets.ts';
+import { Progress } from '../train/progress.ts';
 import { receptiveField } from '../xai/units/receptive-field.ts';
 import { patchTiles, topPatches, unitGrid } from '../xai/units/top-patches.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
@@ -43,7 +44,7 @@ export async function visualizePatchesCommand(args: ParsedArgs): Promise<void> {
   const images = gb.tensor(Float32Array.from(data.images.subarray(0, count * c * h * w), (v) => v / 255), [count, c, h, w]);
   const normalization = { mean: spec.mean, std: spec.std };
 
-  const layer = o.layer === undefined ? defaultCamLayer(loaded.model, gb.normalize(gb.slice(images, 0, { start: 0, end: 1 }), normalization)) : stringOption(o, 'layer', '');
+  const layer = o.layer === undefined ? gb.tidy(() => defaultCamLayer(loaded.model, gb.normalize(gb.slice(images, 0, { start: 0, end: 1 }), normalization))) : stringOption(o, 'layer', '');
   let geometry;
   try {
     geometry = receptiveField(loaded.model, layer, [1, c, h, w]);
@@ -57,7 +58,9 @@ export async function visualizePatchesCommand(args: ParsedArgs): Promise<void> {
 
   console.error(`top ${k} of ${count} ${loaded.dataset} images for ${channels.length} units of ${loaded.arch} '${layer}' (fields ${geometry.y.size}x${geometry.x.size} px)`);
   const started = performance.now();
-  const result = await topPatches(loaded.model, images, { layer, k, channels, batchSize: numberOption(o, 'batch-size', 128), normalization });
+  const progress = new Progress({ label: 'pass', total: count, unit: 'img' });
+  const result = await topPatches(loaded.model, images, { layer, k, channels, batchSize: numberOption(o, 'batch-size', 128), normalization, onProgress: (done) => done < count && progress.update(done) });
+  progress.done();
   const seconds = (performance.now() - started) / 1000;
   const tiles = await patchTiles(images, result);
   result.units.forEach((unit, i) => writePng(join(out, `${layer}-channel-${unit.channel}.png`), unitGrid(unit, tiles[i]!, { layer })));

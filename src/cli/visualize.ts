@@ -9,11 +9,23 @@ import type { Normalization } from '../data/normalization.ts';
 import { loadModel } from '../nn/load-model.ts';
 import type { Module } from '../nn/module.ts';
 import { datasetSpec } from '../train/datasets.ts';
+import { Progress } from '../train/progress.ts';
 import { writeJson, writePng } from '../viz/files.ts';
 import * as opt from '../xai/optimize/index.ts';
 import { featureGrid, visualizeFeatures, type FeatureTarget } from '../xai/visualize/features.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 import { loadTrained } from './explain-setup.ts';
+
+/** Training images the data set's colour covariance is estimated from (2,000 CIFAR-10 images: 2 million pixels). */
+const COVARIANCE_IMAGES = 2000;
+
+/** --decorrelation for 3-channel inputs; 1-channel inputs have none. */
+async function decorrelation(kind: string, channels: number, dataset: string): Promise<opt.Decorrelation> {
+  if (channels !== 3 || kind === 'none') return 'none';
+  if (kind === 'lucid-imagenet') return 'lucid-imagenet';
+  if (dataset === 'unknown') throw new UsageError('--decorrelation data needs the data set: give --dataset, or --decorrelation lucid-imagenet or none');
+  return opt.colorDecorrelationFromData(await datasetSpec(dataset).load('train', COVARIANCE_IMAGES));
+}
 
 /** `--transforms none|standard|pad:2,jitter:2,scale,rotate`. */
 export function parseTransforms(list: string): opt.Transform[] {
@@ -100,21 +112,22 @@ export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> 
   const steps = numberOption(o, 'steps', 256);
   const out = stringOption(o, 'out', `runs/visualize-${arch}-${dataset}`);
   const started = Date.now();
+  const progress = new Progress({ label: 'visualize', total: steps, unit: 'step' });
   const result = await visualizeFeatures(model, target, {
     inputShape: [input.channels, input.height, input.width],
     normalization,
     param: stringOption(o, 'param', 'fourier') as opt.ParamKind,
+    decorrelation: await decorrelation(stringOption(o, 'decorrelation', 'data'), input.channels, dataset),
     transforms: parseTransforms(stringOption(o, 'transforms', 'standard')),
     regularizers: parseRegularizers(stringOption(o, 'reg', 'none')),
     steps,
     lr: numberOption(o, 'lr', opt.LUCID_LEARNING_RATE),
     batch,
     seed: numberOption(o, 'seed', 0),
-    onStep: (step, scores) => {
-      if (step % Math.max(1, Math.floor(steps / 10)) === 0 || step === steps)
-        process.stderr.write(`step ${step}/${steps}  objective ${(scores.reduce((a, b) => a + b, 0) / scores.length).toFixed(4)}\n`);
-    },
+    // the last step's line is progress.done's
+    onStep: (step, scores) => (step < steps ? progress.update(step, { objective: scores.reduce((a, b) => a + b, 0) / scores.length }) : undefined),
   });
+  progress.done({ objective: result.curve[result.curve.length - 1]! });
   mkdirSync(out, { recursive: true });
   const captions = result.predicted?.map((p) => `${classNames[p.class] ?? p.class} ${p.probability.toFixed(2)}`);
   writePng(join(out, 'features.png'), await featureGrid(result.images, captions, { title: result.objective }));

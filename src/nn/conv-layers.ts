@@ -6,12 +6,20 @@ import { interpolate, type InterpolateOptions } from '../tensor/ops/resample.ts'
 import { ones, zeros } from '../tensor/ops/creation.ts';
 import type { Pair } from '../tensor/ops/window.ts';
 import type { Tensor } from '../tensor/tensor.ts';
+import { checkOptions, describeValue, type OptionSchema } from '../tensor/check-options.ts';
+import { AVG_POOL_OPTIONS, CONV2D_OPTIONS, CONV_TRANSPOSE2D_OPTIONS, INTERPOLATE_OPTIONS, MAX_POOL_OPTIONS } from '../tensor/op-schemas.ts';
 import { defaultBias, defaultWeight } from './init.ts';
 import { Module, Parameter } from './module.ts';
 
 const pairOf = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
 /** The layer's options less its own `bias` flag: what the op takes (it refuses keys it does not know). */
+/** A conv layer's sizes and options, checked when it is built (the op checks them again when it runs). */
+function checkConvLayer(layer: string, sizes: { inChannels: number; outChannels: number; kernelSize: Pair }, opts: object, opSchema: OptionSchema): void {
+  checkOptions(layer, sizes, { inChannels: 'integer', outChannels: 'integer', kernelSize: 'pair' });
+  checkOptions(layer, opts, { ...opSchema, bias: 'boolean' });
+}
+
 function withoutBiasFlag<T extends { bias?: boolean }>(opts: T): Omit<T, 'bias'> {
   if (!('bias' in opts)) return opts;
   const { bias: _bias, ...rest } = opts;
@@ -29,6 +37,7 @@ export class Conv2d extends Module {
     readonly opts: Conv2dOptions & { bias?: boolean } = {},
   ) {
     super();
+    checkConvLayer('nn.Conv2d', { inChannels, outChannels, kernelSize }, opts, CONV2D_OPTIONS);
     const groups = opts.groups ?? 1;
     if (inChannels % groups || outChannels % groups)
       throw new Error(`glassbox.nn.Conv2d: channels (${inChannels} in, ${outChannels} out) must be divisible by groups (${groups})`);
@@ -53,6 +62,7 @@ export class ConvTranspose2d extends Module {
     readonly opts: ConvTranspose2dOptions & { bias?: boolean } = {},
   ) {
     super();
+    checkConvLayer('nn.ConvTranspose2d', { inChannels, outChannels, kernelSize }, opts, CONV_TRANSPOSE2D_OPTIONS);
     const groups = opts.groups ?? 1;
     this.kernelSize = pairOf(kernelSize);
     // PyTorch's weight layout [in, out / groups, kh, kw]; its init uses fan_in = (out / groups) * kh * kw
@@ -69,7 +79,8 @@ export class MaxPool2d extends Module {
   readonly opts: MaxPool2dOptions;
   constructor(kernelSize: Pair, opts: Omit<MaxPool2dOptions, 'kernelSize'> = {}) {
     super();
-    this.opts = { kernelSize, ...opts };
+    checkOptions('nn.MaxPool2d', opts, MAX_POOL_OPTIONS);
+    this.opts = checkOptions('nn.MaxPool2d', { ...opts, kernelSize }, MAX_POOL_OPTIONS);
   }
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.opts);
@@ -80,7 +91,8 @@ export class AvgPool2d extends Module {
   readonly opts: AvgPool2dOptions;
   constructor(kernelSize: Pair, opts: Omit<AvgPool2dOptions, 'kernelSize'> = {}) {
     super();
-    this.opts = { kernelSize, ...opts };
+    checkOptions('nn.AvgPool2d', opts, AVG_POOL_OPTIONS);
+    this.opts = checkOptions('nn.AvgPool2d', { ...opts, kernelSize }, AVG_POOL_OPTIONS);
   }
   forward(x: Tensor): Tensor {
     return avgPool2d(x, this.opts);
@@ -90,6 +102,9 @@ export class AvgPool2d extends Module {
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: number | readonly [number | null, number | null]) {
     super();
+    const size = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+    if (!(size(outputSize) || (Array.isArray(outputSize) && outputSize.length === 2 && outputSize.every((v) => v === null || size(v)))))
+      throw new Error(`glassbox.nn.AdaptiveAvgPool2d: outputSize must be a positive integer or a pair [height, width] of them (null keeps the input's), got ${describeValue(outputSize)}`);
   }
   forward(x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize);
@@ -105,6 +120,8 @@ export class BatchNorm extends Module {
     readonly opts: { eps?: number; momentum?: number; affine?: boolean } = {},
   ) {
     super();
+    checkOptions(`nn.${new.target.name}`, { numFeatures }, { numFeatures: 'integer' });
+    checkOptions(`nn.${new.target.name}`, opts, { eps: 'number', momentum: 'number', affine: 'boolean' });
     const affine = opts.affine ?? true;
     this.weight = affine ? Parameter(ones([numFeatures])) : null;
     this.bias = affine ? Parameter(zeros([numFeatures])) : null;
@@ -125,6 +142,7 @@ export class BatchNorm1d extends BatchNorm {}
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
+    checkOptions('nn.Dropout', { p }, { p: 'number' });
   }
   forward(x: Tensor): Tensor {
     return dropout(x, { p: this.p, training: this.training });
@@ -134,6 +152,7 @@ export class Dropout extends Module {
 export class Upsample extends Module {
   constructor(readonly opts: InterpolateOptions) {
     super();
+    checkOptions('nn.Upsample', opts, INTERPOLATE_OPTIONS);
   }
   forward(x: Tensor): Tensor {
     return interpolate(x, this.opts);

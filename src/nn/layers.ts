@@ -6,6 +6,7 @@ import { reluMaxPool2d } from '../tensor/ops/pool.ts';
 import { MaxPool2d } from './conv-layers.ts';
 import { softmax, logSoftmax } from '../tensor/ops/activation.ts';
 import type { Tensor } from '../tensor/tensor.ts';
+import { checkOptions } from '../tensor/check-options.ts';
 import { defaultBias, defaultWeight } from './init.ts';
 import { Module, Parameter } from './module.ts';
 
@@ -18,6 +19,8 @@ export class Linear extends Module {
     opts: { bias?: boolean } = {},
   ) {
     super();
+    checkOptions('nn.Linear', { inFeatures, outFeatures }, { inFeatures: 'integer', outFeatures: 'integer' });
+    checkOptions('nn.Linear', opts, { bias: 'boolean' });
     this.weight = Parameter(defaultWeight([outFeatures, inFeatures]));
     this.bias = opts.bias === false ? null : Parameter(defaultBias(outFeatures, inFeatures));
   }
@@ -49,12 +52,14 @@ export class GELU extends Activation {
 export class LeakyReLU extends Activation {
   constructor(readonly negativeSlope = 0.01) {
     super();
+    checkOptions('nn.LeakyReLU', { negativeSlope }, { negativeSlope: 'number' });
   }
   protected apply = (x: Tensor) => leakyRelu(x, { negativeSlope: this.negativeSlope });
 }
 export class ELU extends Activation {
   constructor(readonly alpha = 1) {
     super();
+    checkOptions('nn.ELU', { alpha }, { alpha: 'number' });
   }
   protected apply = (x: Tensor) => elu(x, { alpha: this.alpha });
 }
@@ -65,18 +70,21 @@ export class Softplus extends Activation {
     readonly threshold = 20,
   ) {
     super();
+    checkOptions('nn.Softplus', { beta, threshold }, { beta: 'number', threshold: 'number' });
   }
   protected apply = (x: Tensor) => softplus(x, { beta: this.beta, threshold: this.threshold });
 }
 export class Softmax extends Activation {
   constructor(readonly dim = -1) {
     super();
+    checkOptions('nn.Softmax', { dim }, { dim: 'integer' });
   }
   protected apply = (x: Tensor) => softmax(x, this.dim);
 }
 export class LogSoftmax extends Activation {
   constructor(readonly dim = -1) {
     super();
+    checkOptions('nn.LogSoftmax', { dim }, { dim: 'integer' });
   }
   protected apply = (x: Tensor) => logSoftmax(x, this.dim);
 }
@@ -90,6 +98,7 @@ export class Flatten extends Module {
     readonly endDim = -1,
   ) {
     super();
+    checkOptions('nn.Flatten', { startDim, endDim }, { startDim: 'integer', endDim: 'integer' });
   }
   forward(x: Tensor): Tensor {
     return flatten(x, this.startDim, this.endDim);

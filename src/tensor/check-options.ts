@@ -12,9 +12,26 @@ import { shapeStr } from './shape.ts';
 /**
  * 'number' (finite), 'integer', 'boolean', 'pair' (an integer or [int, int]), 'numbers' (a number or
  * an array of numbers, for ops that check the values themselves), 'dims' (an integer or
- * an array of them), 'dtype', 'tensor', 'tensors' (a tensor or an array of tensors, holes allowed), 'tensorOrNumber', or a literal string value written '=value'.
+ * an array of them), 'dtype', 'tensor', 'tensors' (a tensor or an array of tensors, holes allowed), 'tensorOrNumber',
+ * 'string', 'object' (a plain object, whose fields its user checks), 'target' (what an explanation
+ * method explains: a class, one per sample, an int32 tensor or a function), or a literal string value
+ * written '=value'.
  */
-export type OptionKind = 'number' | 'integer' | 'boolean' | 'pair' | 'numbers' | 'dims' | 'dtype' | 'tensor' | 'tensors' | 'tensorOrNumber' | `=${string}`;
+export type OptionKind =
+  | 'number'
+  | 'integer'
+  | 'boolean'
+  | 'pair'
+  | 'numbers'
+  | 'dims'
+  | 'dtype'
+  | 'tensor'
+  | 'tensors'
+  | 'tensorOrNumber'
+  | 'string'
+  | 'object'
+  | 'target'
+  | `=${string}`;
 /** Each option's kind, or the kinds it may take. */
 export type OptionSchema = Readonly<Record<string, OptionKind | readonly OptionKind[]>>;
 
@@ -34,6 +51,10 @@ const matches: Record<string, (v: unknown) => boolean> = {
   tensor: (v) => v instanceof Tensor,
   tensors: (v) => v instanceof Tensor || (Array.isArray(v) && v.every((t) => t === undefined || t instanceof Tensor)),
   tensorOrNumber: (v) => v instanceof Tensor || typeof v === 'number', // a NaN bound gets the op's own message
+  string: (v) => typeof v === 'string',
+  object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor),
+  // the class values' range is checked where the model's output is known
+  target: (v) => typeof v === 'number' || typeof v === 'function' || v instanceof Tensor || (Array.isArray(v) && v.every((n) => typeof n === 'number')),
 };
 
 const KIND_NAMES: Record<string, string> = {
@@ -47,6 +68,9 @@ const KIND_NAMES: Record<string, string> = {
   tensor: 'a tensor',
   tensors: 'a tensor or an array of tensors',
   tensorOrNumber: 'a number or a tensor',
+  string: 'a string',
+  object: 'an object',
+  target: 'a class index, an array of them (one per sample), an int32 tensor [N] or a function from the output to one score per sample',
 };
 
 const kindName = (k: OptionKind) => (k.startsWith('=') ? `'${k.slice(1)}'` : KIND_NAMES[k]!);
@@ -100,7 +124,7 @@ export function checkOptions<T>(op: string, opts: T, schema: OptionSchema, requi
     if (value === undefined) continue;
     const kinds = (typeof spec === 'string' ? [spec] : spec) as readonly OptionKind[];
     if (kinds.some((k) => (k.startsWith('=') ? value === k.slice(1) : matches[k]!(value)))) continue;
-    const hint = value instanceof Tensor && !kinds.some((k) => k === 'tensor' || k === 'tensorOrNumber') ? '; pass a plain number (read a one-element tensor with await t.item())' : '';
+    const hint = value instanceof Tensor && !kinds.some((k) => k === 'tensor' || k === 'tensorOrNumber' || k === 'target') ? '; pass a plain number (read a one-element tensor with await t.item())' : '';
     throw new Error(`glassbox.${op}: option ${key} must be ${kinds.map(kindName).join(' or ')}, got ${describeValue(value)}${hint}`);
   }
   for (const key of required)

@@ -345,16 +345,7 @@ export class LBFGS {
     const lossTensor = returned instanceof Tensor ? returned : null;
     if (lossTensor && lossTensor.size !== 1) throw new Error(`glassbox.optim.LBFGS: the closure returned a tensor of ${lossTensor.size} elements; it must return the loss (one element) or a number`);
     if (!lossTensor && typeof returned !== 'number') throw new Error(`glassbox.optim.LBFGS: the closure returned ${typeof returned}; it must return the loss, a one-element tensor or a number`);
-    const g = noGrad(() =>
-      keep(
-        cat(
-          this.params.map((p, i) => {
-            if (!p.grad) return zeros([this.sizes[i]!]);
-            return p.grad.reshape(-1);
-          }),
-        ),
-      ),
-    );
+    const g = keep(noGrad(() => tidy(() => cat(this.params.map((p, i) => (p.grad ? p.grad.reshape(-1) : zeros([this.sizes[i]!])))))));
     const [gAbsMax, gtd, loss] = await readScalars(() => [amax(g.abs()), d ? dot(g, d) : zeros([]), lossTensor ? lossTensor.reshape([]) : zeros([])]);
     lossTensor?.dispose();
     const f = lossTensor ? loss! : (returned as number);

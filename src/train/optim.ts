@@ -11,6 +11,7 @@ import { inPlaceUpdateLaunch } from '../kernels/wgsl/in-place-update.ts';
 import { asPlainArray, copyKernel } from '../tensor/ops/elementwise.ts';
 import { keep, type Tensor } from '../tensor/tensor.ts';
 import { zerosLike } from '../tensor/ops/creation.ts';
+import { checkOptions } from '../tensor/check-options.ts';
 
 export abstract class Optimizer {
   /** Current learning rate; schedulers change it. */
@@ -159,7 +160,7 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
   readonly weightDecay: number;
   constructor(params: Tensor[], opts: SGDOptions) {
-    super(params, opts.lr);
+    super(params, checkOptions('optim.SGD', opts, { lr: 'number', momentum: 'number', dampening: 'number', nesterov: 'boolean', weightDecay: 'number' }, ['lr']).lr);
     this.momentum = opts.momentum ?? 0;
     this.dampening = opts.dampening ?? 0;
     this.nesterov = opts.nesterov ?? false;
@@ -191,6 +192,13 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+function checkAdamOptions(name: string, opts: AdamOptions): AdamOptions {
+  checkOptions(`optim.${name}`, opts, { lr: 'number', betas: 'numbers', eps: 'number', weightDecay: 'number' });
+  if (opts.betas !== undefined && (!Array.isArray(opts.betas) || opts.betas.length !== 2 || !opts.betas.every((b) => b >= 0 && b < 1)))
+    throw new Error(`glassbox.optim.${name}: option betas must be a pair [beta1, beta2] of numbers in [0, 1), got ${JSON.stringify(opts.betas)}`);
+  return opts;
+}
+
 export class Adam extends Optimizer {
   readonly betas: [number, number];
   readonly eps: number;
@@ -200,7 +208,7 @@ export class Adam extends Optimizer {
     opts: AdamOptions = {},
     private readonly decoupled = false,
   ) {
-    super(params, opts.lr ?? 1e-3);
+    super(params, checkAdamOptions(decoupled ? 'AdamW' : 'Adam', opts).lr ?? 1e-3);
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? (decoupled ? 1e-2 : 0);

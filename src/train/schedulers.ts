@@ -7,6 +7,7 @@
  * the same way.
  */
 import type { Optimizer } from './optim.ts';
+import { checkOptions } from '../tensor/check-options.ts';
 
 export abstract class LRScheduler {
   /** The learning rate the optimiser had when the schedule was made. */
@@ -53,6 +54,7 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: Optimizer, opts: StepLROptions) {
     super(optimizer);
+    checkOptions('optim.StepLR', opts, { stepSize: 'integer', gamma: 'number' }, ['stepSize']);
     this.stepSize = opts.stepSize;
     this.gamma = opts.gamma ?? 0.1;
     if (!Number.isInteger(this.stepSize) || this.stepSize < 1) throw new Error(`glassbox.optim.StepLR: stepSize must be a positive integer, got ${this.stepSize}`);
@@ -78,6 +80,7 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
   constructor(optimizer: Optimizer, opts: CosineAnnealingLROptions) {
     super(optimizer);
+    checkOptions('optim.CosineAnnealingLR', opts, { tMax: 'number', etaMin: 'number' }, ['tMax']);
     this.tMax = opts.tMax;
     this.etaMin = opts.etaMin ?? 0;
     checkPositive('CosineAnnealingLR', 'tMax', this.tMax);
@@ -125,6 +128,8 @@ export class OneCycleLR extends LRScheduler {
   private readonly anneal: (start: number, end: number, pct: number) => number;
   constructor(optimizer: Optimizer, opts: OneCycleLROptions) {
     super(optimizer);
+    const schema = { maxLr: 'number', totalSteps: 'integer', pctStart: 'number', annealStrategy: ['=cos', '=linear'], divFactor: 'number', finalDivFactor: 'number', threePhase: 'boolean' } as const;
+    checkOptions('optim.OneCycleLR', opts, schema, ['maxLr', 'totalSteps']);
     const { maxLr, totalSteps, pctStart = 0.3, annealStrategy = 'cos', divFactor = 25, finalDivFactor = 1e4, threePhase = false } = opts;
     if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new Error(`glassbox.optim.OneCycleLR: totalSteps must be a positive integer, got ${totalSteps}`);
     if (!(pctStart >= 0 && pctStart <= 1)) throw new Error(`glassbox.optim.OneCycleLR: pctStart must be in [0, 1], got ${pctStart}`);
@@ -179,6 +184,7 @@ export class LinearWarmup extends LRScheduler {
   readonly totalIters: number;
   constructor(optimizer: Optimizer, opts: LinearWarmupOptions = {}) {
     super(optimizer);
+    checkOptions('optim.LinearWarmup', opts, { startFactor: 'number', endFactor: 'number', totalIters: 'integer' });
     this.startFactor = opts.startFactor ?? 1 / 3;
     this.endFactor = opts.endFactor ?? 1;
     this.totalIters = opts.totalIters ?? 5;

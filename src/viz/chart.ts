@@ -116,16 +116,18 @@ export const CHART_STYLE = `.gb-chart{flex:1 1 420px;min-width:0;max-width:100%}
 export const CHART_RUNTIME = `(function () {
   var palette = ${JSON.stringify(PALETTE.map((_, i) => seriesColor(i)))};
   var SVG = 'http://www.w3.org/2000/svg';
+  // a number to 4 significant digits, as short as it allows (3e+6, 0.25, 1.5e-4), never float noise such as 0.30000000000000004
+  var exp = d3.format('.3~e');
   function fmt(v) {
     if (v == null || !isFinite(v)) return '-';
     var a = Math.abs(v);
-    return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+    return a !== 0 && (a >= 1e5 || a < 1e-3) ? exp(v).replace(/\u2212/g, '-') : String(Number(v.toPrecision(4))); // d3 writes U+2212 for minus; one sign throughout
   }
-  // a tick label: as short as the value allows (3e+6, 0.25, 1e-4), never float noise such as 0.30000000000000004
-  var exp = d3.format('.3~e');
-  function tick(v) {
-    var a = Math.abs(v);
-    return a !== 0 && (a >= 1e5 || a < 1e-3) ? exp(v) : String(Number(v.toPrecision(4)));
+  var FONT = '12px system-ui, sans-serif', measure = document.createElement('canvas').getContext('2d');
+  // the width in pixels of the widest tick label
+  function widest(ticks) {
+    measure.font = FONT;
+    return Math.ceil(d3.max(ticks, function (v) { return measure.measureText(fmt(v)).width; }) || 8);
   }
   // the domain of some series' values, widened to round numbers (a constant series gets a unit-wide one)
   function domain(list, fixed) {
@@ -169,19 +171,19 @@ export const CHART_RUNTIME = `(function () {
   function plot(payload, series, width) {
     var spec = payload.spec, xs = payload.data[0], labels = spec.xLabels, height = spec.height || 320;
     var left = series.filter(function (s) { return !s.right; }), right = series.filter(function (s) { return s.right; });
-    // the tick labels are known here, so the margins fit the longest (about 7 px a character at 12 px)
+    // the tick labels are known here, so the margins fit the widest (tick, gap and text)
     var yd = domain(left, spec.yRange), yTicks = d3.ticks(yd[0], yd[1], Math.max(2, Math.round((height - 60) / 35)));
-    var marginLeft = 14 + 7 * (d3.max(yTicks, function (v) { return tick(v).length; }) || 1);
+    var marginLeft = 12 + widest(yTicks);
     var marginRight = labels ? 30 : 20;
-    var marks = [Plot.gridY(yTicks, { stroke: '#000', strokeOpacity: 0.08 }), Plot.axisY(yTicks, { label: spec.yLabel, tickFormat: tick })];
+    var marks = [Plot.gridY(yTicks, { stroke: '#000', strokeOpacity: 0.08 }), Plot.axisY(yTicks, { label: spec.yLabel, tickFormat: fmt })];
     if (spec.y2Label) {
       var rd = domain(right, spec.y2Range), rTicks = d3.ticks(rd[0], rd[1], 5);
       var toLeft = function (v) { return yd[0] + (v - rd[0]) * (yd[1] - yd[0]) / (rd[1] - rd[0]); };
       right.forEach(function (s) { s.points.forEach(function (p) { p.y = toLeft(p.value); }); });
-      marks.push(Plot.axisY(rTicks.map(toLeft), { anchor: 'right', label: spec.y2Label, tickFormat: function (d) { return tick(rd[0] + (d - yd[0]) * (rd[1] - rd[0]) / (yd[1] - yd[0])); } }));
-      marginRight = 14 + 7 * (d3.max(rTicks, function (v) { return tick(v).length; }) || 1);
+      marks.push(Plot.axisY(rTicks.map(toLeft), { anchor: 'right', label: spec.y2Label, tickFormat: function (d) { return fmt(rd[0] + (d - yd[0]) * (rd[1] - rd[0]) / (yd[1] - yd[0])); } }));
+      marginRight = 12 + widest(rTicks);
     }
-    var x = { domain: d3.extent(xs), label: spec.xLabel, tickFormat: tick };
+    var x = { domain: d3.extent(xs), label: spec.xLabel, tickFormat: fmt };
     var marginBottom = 40;
     if (labels) {
       // layer names: one tick each, slanted so long names fit a narrow chart
@@ -209,7 +211,7 @@ export const CHART_RUNTIME = `(function () {
     marks.push(Plot.tip(rows, Plot.pointerX({ x: 'x', title: 'text', frameAnchor: 'top', maxRadius: Infinity })));
     return Plot.plot({
       width: width, height: height, marginLeft: marginLeft, marginRight: marginRight, marginBottom: marginBottom,
-      style: { fontSize: '12px', fontFamily: 'system-ui, sans-serif', overflow: 'visible' },
+      style: { font: FONT, overflow: 'visible' },
       x: x, y: { domain: yd }, marks: marks,
     });
   }

@@ -12,6 +12,7 @@ import { logSoftmax, softmax } from '../tensor/ops/activation.ts';
 import { reshape } from '../tensor/ops/views.ts';
 import { neg } from '../tensor/ops/elementwise.ts';
 import { shapeStr } from '../tensor/shape.ts';
+import { checkOptions, describeValue, type OptionSchema } from '../tensor/check-options.ts';
 
 /**
  * What to explain: a class index for every sample, one per sample, an int32 tensor [N], or a
@@ -62,8 +63,23 @@ export function classIndices(target: Exclude<Target, (o: Tensor) => Tensor>, n: 
   return t;
 }
 
+/** The options every method's attribute() takes; a method adds its own (checkAttributeOptions). */
+export const ATTRIBUTE_OPTIONS: OptionSchema = { target: 'target', score: ['=logit', '=probability', '=log-probability', '=loss'] };
+
+/**
+ * Checks the options of `method`'s attribute() at run time (plain JavaScript never type-checks
+ * them): `target` is required, an unknown key or a value of the wrong kind throws naming the
+ * method, the option and what it takes. Returns `opts`. A custom method calls it too.
+ */
+export function checkAttributeOptions<T>(method: string, opts: T, schema: OptionSchema = {}): T {
+  return checkOptions(`xai.${method}.attribute`, opts, { ...ATTRIBUTE_OPTIONS, ...schema }, ['target']);
+}
+
 export abstract class Attribution<O extends AttributeOptions = AttributeOptions> {
-  constructor(readonly model: Module) {}
+  constructor(readonly model: Module) {
+    if (typeof (model as Partial<Module> | undefined)?.forward !== 'function')
+      throw new Error(`glassbox.xai.${new.target.name}: the first argument must be the model (an nn.Module), got ${describeValue(model)}`);
+  }
   /** The attribution map for every sample of `input`. */
   abstract attribute(input: Tensor, opts: O): Promise<Tensor>;
 }

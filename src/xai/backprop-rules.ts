@@ -11,7 +11,7 @@
 import type { BackwardRule } from '../autograd/node.ts';
 import { gt, mul, relu } from '../tensor/ops/elementwise.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import type { AttributeOptions } from './attribution.ts';
+import { checkAttributeOptions, type AttributeOptions } from './attribution.ts';
 import { GradientAttribution } from './gradient.ts';
 import { registerMethods } from './registry.ts';
 
@@ -25,7 +25,8 @@ export interface BackpropRuleOptions extends AttributeOptions {
 /** The input gradient with every ReLU's backward replaced by `rule`. */
 abstract class ReluRuleAttribution extends GradientAttribution<BackpropRuleOptions> {
   protected abstract readonly reluRule: BackwardRule;
-  attribute(input: Tensor, opts: BackpropRuleOptions): Promise<Tensor> {
+  async attribute(input: Tensor, opts: BackpropRuleOptions): Promise<Tensor> {
+    checkAttributeOptions(this.constructor.name, opts, { internalBatchSize: 'number' });
     return this.inputGradient(input, opts, { ops: ['relu'], rule: this.reluRule });
   }
 }

@@ -16,6 +16,7 @@ import { div, sub } from '../tensor/ops/elementwise.ts';
 import { expand, reshape } from '../tensor/ops/views.ts';
 import { shapeStr } from '../tensor/shape.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
+import type { OptionSchema } from '../tensor/check-options.ts';
 
 export type BaselineKind = 'black' | 'blurred' | 'uniform-noise';
 export type Baseline = BaselineKind | Tensor;
@@ -33,6 +34,9 @@ export interface BaselineOptions {
   /** Seed of the 'uniform-noise' baseline (default 0). */
   seed?: number;
 }
+
+/** PathBaselineOptions' schema, for the methods' run-time option checks. */
+export const PATH_BASELINE_OPTIONS: OptionSchema = { normalization: 'object', blurSigma: 'number', seed: 'number', baseline: ['=black', '=blurred', '=uniform-noise', 'tensor'] };
 
 /** Options of methods that compare the input with one baseline (Integrated Gradients, DeepLIFT). */
 export interface PathBaselineOptions extends BaselineOptions {

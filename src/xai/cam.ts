@@ -17,7 +17,8 @@ import { indexSelect } from '../tensor/ops/indexing.ts';
 import { interpolate } from '../tensor/ops/resample.ts';
 import { reshape } from '../tensor/ops/views.ts';
 import { shapeStr } from '../tensor/shape.ts';
-import { Attribution, classIndices, forwardWithLayer, targetScores, type AttributeOptions, type Target } from './attribution.ts';
+import { checkOptions, type OptionSchema } from '../tensor/check-options.ts';
+import { Attribution, checkAttributeOptions, classIndices, forwardWithLayer, targetScores, type AttributeOptions, type Target } from './attribution.ts';
 import { registerMethods } from './registry.ts';
 
 export interface LayerMapOptions {
@@ -25,6 +26,13 @@ export interface LayerMapOptions {
   layer: string;
   /** Clip negative evidence (default true; Grad-CAM and Grad-CAM++ always do). */
   relu?: boolean;
+}
+
+const LAYER_MAP_OPTIONS: OptionSchema = { layer: 'string', relu: 'boolean' };
+
+/** Checks a CAM-style method's constructor options (`layer` required). */
+export function checkLayerMapOptions<T extends LayerMapOptions>(method: string, options: T, extra: OptionSchema = {}, required: readonly string[] = []): T {
+  return checkOptions(`xai.${method}`, options, { ...LAYER_MAP_OPTIONS, ...extra }, ['layer', ...required]);
 }
 
 /** A layer map [N, 1, h, w] resized (bilinear) to the input's [H, W]. */
@@ -68,9 +76,11 @@ export class CAM extends Attribution<AttributeOptions> {
     readonly options: CAMOptions,
   ) {
     super(model);
+    checkLayerMapOptions('CAM', options, { fc: 'string', bias: 'boolean' }, ['fc']);
   }
 
   async attribute(input: Tensor, opts: AttributeOptions): Promise<Tensor> {
+    checkAttributeOptions('CAM', opts);
     const { layer, fc, bias = false, relu: clip = true } = this.options;
     const linear = this.model.getSubmodule(fc) as Module & { weight?: Tensor; bias?: Tensor | null };
     if (!linear.weight || linear.weight.rank !== 2) throw new Error(`glassbox.xai: CAM needs '${fc}' to be a linear layer with a weight [classes, channels]`);
@@ -102,12 +112,14 @@ abstract class LayerGradientMap extends Attribution<GradCAMAttributeOptions> {
     readonly options: LayerMapOptions,
   ) {
     super(model);
+    checkLayerMapOptions(new.target.name, options);
   }
 
   /** The channel weights [N, C] from the activation and its gradient. */
   protected abstract channelWeights(activation: Tensor, gradient: Tensor): Tensor;
 
   async attribute(input: Tensor, opts: GradCAMAttributeOptions): Promise<Tensor> {
+    checkAttributeOptions(this.constructor.name, opts, { layer: 'string' });
     return tidy(() => {
       const { activation, gradient } = activationAndGradient(this.model, opts.layer ?? this.options.layer, input, opts.target, opts.score);
       return noGrad(() => weightedMap(activation, this.channelWeights(activation, gradient), input, this.options.relu ?? true));

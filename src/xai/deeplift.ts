@@ -23,8 +23,8 @@ import { abs, add, div, lt, maximum, mul, sub, where } from '../tensor/ops/eleme
 import { sum } from '../tensor/ops/reduce.ts';
 import { cat, reshape, slice } from '../tensor/ops/views.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
-import { targetScores, type AttributeOptions } from './attribution.ts';
-import { makeBaseline, type PathBaselineOptions } from './baselines.ts';
+import { checkAttributeOptions, targetScores, type AttributeOptions } from './attribution.ts';
+import { makeBaseline, PATH_BASELINE_OPTIONS, type PathBaselineOptions } from './baselines.ts';
 import { GradientAttribution, resolveTarget, targetForRows } from './gradient.ts';
 import { registerMethods } from './registry.ts';
 
@@ -100,6 +100,7 @@ export class DeepLift extends GradientAttribution<DeepLiftOptions> {
   }
 
   private async run(input: Tensor, opts: DeepLiftOptions): Promise<{ attribution: Tensor; delta: Tensor }> {
+    checkAttributeOptions('DeepLift', opts, { ...PATH_BASELINE_OPTIONS, internalBatchSize: 'number' });
     const n = input.shape[0]!;
     const target = await resolveTarget(opts.target, n);
     const base = makeBaseline(input, opts.baseline ?? 'black', opts);

@@ -18,7 +18,8 @@ import { mean, sum } from '../tensor/ops/reduce.ts';
 import { reshape, unsqueeze } from '../tensor/ops/views.ts';
 import { shapeStr } from '../tensor/shape.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
-import type { AttributeOptions } from './attribution.ts';
+import { checkAttributeOptions, type AttributeOptions } from './attribution.ts';
+import { checkOptions } from '../tensor/check-options.ts';
 import { seededNoise } from './baselines.ts';
 import { GradientAttribution, gradientsAtPoints, resolveTarget, rowsOf } from './gradient.ts';
 import { registerMethods } from './registry.ts';
@@ -47,6 +48,7 @@ export class GradientShap extends GradientAttribution<GradientShapOptions> {
     readonly background?: Tensor,
   ) {
     super(model);
+    checkOptions('xai.GradientShap', { background }, { background: 'tensor' });
   }
 
   async attribute(input: Tensor, opts: GradientShapOptions): Promise<Tensor> {
@@ -56,6 +58,7 @@ export class GradientShap extends GradientAttribution<GradientShapOptions> {
   }
 
   async explain(input: Tensor, opts: GradientShapOptions): Promise<GradientShapExplanation> {
+    checkAttributeOptions('GradientShap', opts, { background: 'tensor', samples: 'number', noise: 'number', seed: 'number', internalBatchSize: 'number' });
     const background = opts.background ?? this.background;
     if (!background) throw new Error('glassbox.GradientShap: no background set; pass one to the constructor or as opts.background');
     if (background.rank !== input.rank || background.shape.slice(1).some((d, i) => d !== input.shape[i + 1]))

@@ -25,7 +25,8 @@ import { amax, amin, mean, sum } from '../tensor/ops/reduce.ts';
 import { cat, reshape, select } from '../tensor/ops/views.ts';
 import { shapeStr } from '../tensor/shape.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
-import { Attribution, forwardWithLayer, targetScores, type AttributeOptions, type ScoreKind, type Target } from './attribution.ts';
+import { checkOptions, type OptionSchema } from '../tensor/check-options.ts';
+import { Attribution, checkAttributeOptions, forwardWithLayer, targetScores, type AttributeOptions, type ScoreKind, type Target } from './attribution.ts';
 import { seededNoise } from './baselines.ts';
 import { registerMethods } from './registry.ts';
 
@@ -147,8 +148,11 @@ export abstract class GradientAttribution<O extends AttributeOptions> extends At
 }
 
 /** Simonyan et al. 2014: |d S_c / d x|, reduced over channels. Output [N, 1, H, W] (or [N, C, H, W] with reduce 'none'). */
+export const SALIENCY_OPTIONS: OptionSchema = { abs: 'boolean', reduce: ['=max', '=sum', '=none'], internalBatchSize: 'number' };
+
 export class Saliency extends GradientAttribution<SaliencyOptions> {
   async attribute(input: Tensor, opts: SaliencyOptions): Promise<Tensor> {
+    checkAttributeOptions(this.constructor.name, opts, SALIENCY_OPTIONS);
     const g = await this.inputGradient(input, opts);
     const out = tidy(() => reduceChannels(g, opts));
     if (out !== g) g.dispose();
@@ -159,6 +163,7 @@ export class Saliency extends GradientAttribution<SaliencyOptions> {
 /** x * d S_c / d x, signed, [N, C, H, W]. */
 export class InputXGradient extends GradientAttribution<AttributeOptions & { internalBatchSize?: number }> {
   async attribute(input: Tensor, opts: AttributeOptions & { internalBatchSize?: number }): Promise<Tensor> {
+    checkAttributeOptions('InputXGradient', opts, { internalBatchSize: 'number' });
     const g = await this.inputGradient(input, opts);
     const out = tidy(() => mul(input, g));
     g.dispose();
@@ -184,6 +189,7 @@ export interface SmoothGradOptions extends SaliencyOptions {
  */
 export class SmoothGrad extends GradientAttribution<SmoothGradOptions> {
   async attribute(input: Tensor, opts: SmoothGradOptions): Promise<Tensor> {
+    checkAttributeOptions('SmoothGrad', opts, { ...SALIENCY_OPTIONS, samples: 'number', noiseLevel: 'number', variant: ['=smoothgrad', '=smoothgrad-squared', '=vargrad'], seed: 'number' });
     const n = input.shape[0]!;
     const copies = opts.samples ?? 50;
     const level = opts.noiseLevel ?? 0.15;
@@ -238,6 +244,7 @@ export class LayerUnitGradient extends Saliency {
     readonly layer: string,
   ) {
     super(model);
+    checkOptions('xai.LayerUnitGradient', { layer }, { layer: 'string' });
   }
   protected override forward(x: Tensor): Tensor {
     return forwardWithLayer(this.model, this.layer, x).activation;

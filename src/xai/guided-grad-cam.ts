@@ -6,9 +6,9 @@ import type { Module } from '../nn/module.ts';
 import { noGrad } from '../autograd/node.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { mul } from '../tensor/ops/elementwise.ts';
-import { Attribution } from './attribution.ts';
+import { Attribution, checkAttributeOptions } from './attribution.ts';
 import { GuidedBackprop } from './backprop-rules.ts';
-import { GradCAM, type GradCAMAttributeOptions, type LayerMapOptions } from './cam.ts';
+import { checkLayerMapOptions, GradCAM, type GradCAMAttributeOptions, type LayerMapOptions } from './cam.ts';
 import { registerMethods } from './registry.ts';
 
 export class GuidedGradCAM extends Attribution<GradCAMAttributeOptions> {
@@ -16,11 +16,12 @@ export class GuidedGradCAM extends Attribution<GradCAMAttributeOptions> {
   private readonly guided: GuidedBackprop;
   constructor(model: Module, options: LayerMapOptions) {
     super(model);
-    this.gradCam = new GradCAM(model, options);
+    this.gradCam = new GradCAM(model, checkLayerMapOptions('GuidedGradCAM', options));
     this.guided = new GuidedBackprop(model);
   }
 
   async attribute(input: Tensor, opts: GradCAMAttributeOptions): Promise<Tensor> {
+    checkAttributeOptions('GuidedGradCAM', opts, { layer: 'string' });
     const cam = await this.gradCam.attribute(input, opts);
     const guided = await this.guided.attribute(input, { target: opts.target, score: opts.score });
     const out = noGrad(() => mul(guided, cam));

@@ -23,9 +23,9 @@ import { full } from '../tensor/ops/creation.ts';
 import { add, mul, sub } from '../tensor/ops/elementwise.ts';
 import { sum } from '../tensor/ops/reduce.ts';
 import { cat, slice } from '../tensor/ops/views.ts';
-import { Attribution, targetScores } from './attribution.ts';
+import { Attribution, checkAttributeOptions, targetScores } from './attribution.ts';
 import { blend, deletedArea, optimiseMask, repeatBatch, repeatTarget, totalVariation, upsampleMask } from './masks.ts';
-import { perturbedImage, type PerturbationOptions } from './perturbation.ts';
+import { PERTURBATION_OPTIONS, perturbedImage, type PerturbationOptions } from './perturbation.ts';
 import { registerMethods } from './registry.ts';
 
 export interface IGOSOptions extends PerturbationOptions {
@@ -41,6 +41,7 @@ export interface IGOSOptions extends PerturbationOptions {
 
 export class IGOS extends Attribution<IGOSOptions> {
   async attribute(input: Tensor, opts: IGOSOptions): Promise<Tensor> {
+    checkAttributeOptions('IGOS', opts, { ...PERTURBATION_OPTIONS, steps: 'number', l1: 'number', tv: 'number', maskScale: 'number' });
     const [n, , h, w] = input.shape as [number, number, number, number];
     const steps = opts.steps ?? 10;
     const scale = opts.maskScale ?? 4;

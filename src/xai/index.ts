@@ -24,3 +24,5 @@ export * from './similarity.ts';
 export * from './sanity.ts';
 export * from './shift.ts';
 export * as units from './units/index.ts';
+export * as optimize from './optimize/index.ts';
+export * from './visualize/features.ts';

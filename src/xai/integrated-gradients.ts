@@ -12,8 +12,8 @@ import { add, mul, sub } from '../tensor/ops/elementwise.ts';
 import { sum } from '../tensor/ops/reduce.ts';
 import { reshape } from '../tensor/ops/views.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
-import type { AttributeOptions } from './attribution.ts';
-import { makeBaseline, type PathBaselineOptions } from './baselines.ts';
+import { checkAttributeOptions, type AttributeOptions } from './attribution.ts';
+import { makeBaseline, PATH_BASELINE_OPTIONS, type PathBaselineOptions } from './baselines.ts';
 import { GradientAttribution, gradientsAtPoints, resolveTarget, rowsOf, scoresAt } from './gradient.ts';
 import { registerMethods } from './registry.ts';
 
@@ -116,6 +116,8 @@ export class IntegratedGradients extends GradientAttribution<IntegratedGradients
   }
 
   private async path(input: Tensor, opts: IntegratedGradientsOptions, withCheck: boolean): Promise<{ attribution: Tensor; check?: [Tensor, Tensor] }> {
+    const rules = ['=riemann-left', '=riemann-right', '=riemann-middle', '=riemann-trapezoid', '=gauss-legendre'] as const;
+    checkAttributeOptions('IntegratedGradients', opts, { ...PATH_BASELINE_OPTIONS, steps: 'number', method: rules, internalBatchSize: 'number' });
     const n = input.shape[0]!;
     const target = await resolveTarget(opts.target, n);
     const { nodes, weights } = quadrature(opts.method ?? 'gauss-legendre', opts.steps ?? 50);

@@ -20,10 +20,10 @@
 import type { Module } from '../nn/module.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { Rng } from '../../datasets/rng.ts';
-import { Attribution } from './attribution.ts';
+import { Attribution, checkAttributeOptions } from './attribution.ts';
 import { weightedRidge } from './linear-model.ts';
 import { registerMethods } from './registry.ts';
-import { pixelMap, superpixelGames, type CoalitionGame, type SuperpixelOptions } from './superpixel-game.ts';
+import { pixelMap, superpixelGames, SUPERPIXEL_OPTIONS, type CoalitionGame, type SuperpixelOptions } from './superpixel-game.ts';
 import type { Segmentation } from './superpixels.ts';
 
 export interface KernelShapOptions extends SuperpixelOptions {
@@ -168,6 +168,7 @@ export async function kernelShap(game: CoalitionGame, nSamples: number, seed: nu
 
 export class KernelShap extends Attribution<KernelShapOptions> {
   async explain(input: Tensor, opts: KernelShapOptions): Promise<KernelShapExplanation> {
+    checkAttributeOptions('KernelShap', opts, { ...SUPERPIXEL_OPTIONS, nSamples: 'number', seed: 'number' });
     const games = await superpixelGames(this.model, input, opts);
     try {
       const out: Omit<KernelShapExplanation, 'attribution'> = { values: [], baseValues: [], fullValues: [], segments: [] };

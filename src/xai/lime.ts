@@ -13,10 +13,10 @@
 import type { Module } from '../nn/module.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { Rng } from '../../datasets/rng.ts';
-import { Attribution } from './attribution.ts';
+import { Attribution, checkAttributeOptions } from './attribution.ts';
 import { weightedRidge } from './linear-model.ts';
 import { registerMethods } from './registry.ts';
-import { pixelMap, superpixelGames, type CoalitionGame, type SuperpixelOptions } from './superpixel-game.ts';
+import { pixelMap, superpixelGames, SUPERPIXEL_OPTIONS, type CoalitionGame, type SuperpixelOptions } from './superpixel-game.ts';
 import type { Segmentation } from './superpixels.ts';
 
 export interface LimeOptions extends SuperpixelOptions {
@@ -74,6 +74,7 @@ async function limeOne(game: CoalitionGame, opts: LimeOptions): Promise<{ coeffi
 
 export class Lime extends Attribution<LimeOptions> {
   async explain(input: Tensor, opts: LimeOptions): Promise<LimeExplanation> {
+    checkAttributeOptions('Lime', opts, { ...SUPERPIXEL_OPTIONS, nSamples: 'number', kernelWidth: 'number', alpha: 'number', seed: 'number' });
     const games = await superpixelGames(this.model, input, opts);
     try {
       const out: Omit<LimeExplanation, 'attribution'> = { coefficients: [], intercepts: [], segments: [], r2: [] };

@@ -14,7 +14,7 @@ import { add, div, mul, sub } from '../tensor/ops/elementwise.ts';
 import { mean } from '../tensor/ops/reduce.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { cat, expand, reshape, slice } from '../tensor/ops/views.ts';
-import { Attribution, targetScores, type AttributeOptions } from './attribution.ts';
+import { Attribution, checkAttributeOptions, targetScores, type AttributeOptions } from './attribution.ts';
 import { resolveTarget, targetForRows } from './gradient.ts';
 import { registerMethods } from './registry.ts';
 
@@ -42,6 +42,7 @@ function windowStarts(size: number, window: number, stride: number): number[] {
 
 export class Occlusion extends Attribution<OcclusionOptions> {
   async attribute(input: Tensor, opts: OcclusionOptions): Promise<Tensor> {
+    checkAttributeOptions('Occlusion', opts, { window: 'pair', stride: 'pair', fill: ['number', '=mean'], internalBatchSize: 'number' });
     const [n, c, h, w] = input.shape as [number, number, number, number];
     const [wh, ww] = asPair(opts.window ?? 4);
     const [sh, sw] = asPair(opts.stride ?? [wh, ww]);

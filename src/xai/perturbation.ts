@@ -16,7 +16,8 @@ import { full, tensor } from '../tensor/ops/creation.ts';
 import { add, ge, mul, square, sub, where } from '../tensor/ops/elementwise.ts';
 import { sum } from '../tensor/ops/reduce.ts';
 import { reshape, slice } from '../tensor/ops/views.ts';
-import { Attribution, targetScores, type AttributeOptions } from './attribution.ts';
+import { Attribution, checkAttributeOptions, targetScores, type AttributeOptions } from './attribution.ts';
+import type { OptionSchema } from '../tensor/check-options.ts';
 import { gaussianBlur } from './baselines.ts';
 import { blend, deletedArea, gradientOfLoss, optimiseMask, repeatBatch, repeatTarget, roll, SmoothMask, totalVariation, upsampleMask } from './masks.ts';
 import { registerMethods } from './registry.ts';
@@ -36,6 +37,9 @@ export interface PerturbationOptions extends AttributeOptions {
   /** Adam learning rate on the mask. */
   lr?: number;
 }
+
+/** PerturbationOptions' schema, for the methods' run-time option checks. */
+export const PERTURBATION_OPTIONS: OptionSchema = { perturbation: ['=blur', 'number', 'tensor'], blurSigma: 'number', iterations: 'number', lr: 'number' };
 
 /** The fully perturbed image(s) that deleted pixels blend into. */
 export function perturbedImage(input: Tensor, fill: PerturbationFill = 'blur', blurSigma?: number): Tensor {
@@ -64,6 +68,7 @@ export interface MeaningfulPerturbationOptions extends PerturbationOptions {
  */
 export class MeaningfulPerturbation extends Attribution<MeaningfulPerturbationOptions> {
   async attribute(input: Tensor, opts: MeaningfulPerturbationOptions): Promise<Tensor> {
+    checkAttributeOptions('MeaningfulPerturbation', opts, { ...PERTURBATION_OPTIONS, l1: 'number', tv: 'number', tvBeta: 'number', maskScale: 'number', jitter: 'number', seed: 'number' });
     const [n, , h, w] = input.shape as [number, number, number, number];
     const scale = opts.maskScale ?? 4;
     const [l1, tv, beta, jitter] = [opts.l1 ?? 0.3, opts.tv ?? 2, opts.tvBeta ?? 3, opts.jitter ?? 1];
@@ -145,6 +150,8 @@ function topKIndicator(m: Tensor, k: Tensor): Tensor {
  */
 export class ExtremalPerturbation extends Attribution<ExtremalPerturbationOptions> {
   async attribute(input: Tensor, opts: ExtremalPerturbationOptions): Promise<Tensor> {
+    const variants = ['=preserve', '=delete', '=dual'] as const;
+    checkAttributeOptions('ExtremalPerturbation', opts, { ...PERTURBATION_OPTIONS, area: 'number', variant: variants, step: 'number', sigma: 'number', areaWeight: 'number' });
     const [mask] = await this.masks(input, { ...opts, areas: [opts.area ?? 0.1] });
     return mask!;
   }

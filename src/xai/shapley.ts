@@ -6,10 +6,10 @@
  */
 import type { Module } from '../nn/module.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { Attribution } from './attribution.ts';
+import { Attribution, checkAttributeOptions } from './attribution.ts';
 import { registerMethods } from './registry.ts';
 import type { Segmentation } from './superpixels.ts';
-import { pixelMap, superpixelGames, type CoalitionGame, type SuperpixelOptions } from './superpixel-game.ts';
+import { pixelMap, superpixelGames, SUPERPIXEL_OPTIONS, type CoalitionGame, type SuperpixelOptions } from './superpixel-game.ts';
 
 export const MAX_EXACT_SHAPLEY_FEATURES = 12;
 
@@ -56,6 +56,7 @@ export async function exactShapley(game: CoalitionGame): Promise<Float64Array> {
 export class ExactShapley extends Attribution<SuperpixelOptions> {
   /** Per image: the Shapley value of every superpixel and the segmentation. */
   async explain(input: Tensor, opts: SuperpixelOptions): Promise<{ attribution: Tensor; values: Float64Array[]; segments: Segmentation[] }> {
+    checkAttributeOptions('ExactShapley', opts, SUPERPIXEL_OPTIONS);
     const games = await superpixelGames(this.model, input, { segmentation: { method: 'grid', rows: 3, cols: 3 }, ...opts });
     try {
       const values: Float64Array[] = [];

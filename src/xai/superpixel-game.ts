@@ -14,6 +14,7 @@ import { add, mul, sub } from '../tensor/ops/elementwise.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { cat, reshape } from '../tensor/ops/views.ts';
 import { shapeStr } from '../tensor/shape.ts';
+import type { OptionSchema } from '../tensor/check-options.ts';
 import { targetScores, type AttributeOptions, type ScoreKind, type Target } from './attribution.ts';
 import { gaussianBlur } from './baselines.ts';
 import { resolveTarget } from './gradient.ts';
@@ -25,6 +26,9 @@ import { segmentImage, type Segmentation, type SuperpixelAlgorithm } from './sup
  * the longer side, SHAP's blur masker in spirit), or a baseline image [1 or N, C, H, W].
  */
 export type SuperpixelFill = 'mean' | 'zero' | 'blur' | Tensor;
+
+/** SuperpixelOptions' schema, for the methods' run-time option checks. */
+export const SUPERPIXEL_OPTIONS: OptionSchema = { segmentation: 'object', fill: ['=mean', '=zero', '=blur', 'tensor'], internalBatchSize: 'number' };
 
 export interface SuperpixelOptions extends AttributeOptions {
   /** Default SLIC with 40 segments, compactness 10. */

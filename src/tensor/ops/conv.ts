@@ -30,6 +30,7 @@ import { sum } from './reduce.ts';
 import { cat, reshape, slice, transpose } from './views.ts';
 import { check4d, col2imKernel, im2colKernel, pair, windowCount, type Pair, type Window2d } from './window.ts';
 import { checkOptions, type OptionSchema } from '../check-options.ts';
+import { CONV2D_OPTIONS, CONV_TRANSPOSE2D_OPTIONS } from '../op-schemas.ts';
 
 const WINDOW_OPTIONS: OptionSchema = { kernelSize: 'pair', stride: 'pair', padding: 'pair', dilation: 'pair' };
 
@@ -336,7 +337,7 @@ const addBias = (y: Tensor, bias: Tensor | null | undefined) => (bias ? add(y, r
  * [Cout, C / groups, kh, kw], plus bias [Cout]. Returns [N, Cout, OH, OW].
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  checkOptions('conv2d', opts, { stride: 'pair', padding: ['pair', '=same', '=valid'], dilation: 'pair', groups: 'integer' });
+  checkOptions('conv2d', opts, CONV2D_OPTIONS);
   const op = 'conv2d';
   check4d(op, 'input', x);
   check4d(op, 'weight', weight, '[Cout, Cin / groups, kh, kw]');
@@ -384,7 +385,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
  * dilation * (kh - 1) + outputPadding + 1 (likewise for W).
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
-  checkOptions('convTranspose2d', opts, { stride: 'pair', padding: 'pair', outputPadding: 'pair', dilation: 'pair', groups: 'integer' });
+  checkOptions('convTranspose2d', opts, CONV_TRANSPOSE2D_OPTIONS);
   const op = 'convTranspose2d';
   check4d(op, 'input', x);
   check4d(op, 'weight', weight, '[Cin, Cout / groups, kh, kw]');

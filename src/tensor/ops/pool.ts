@@ -16,9 +16,9 @@ import { matmul } from './matmul.ts';
 import { mean } from './reduce.ts';
 import { reshape, transpose } from './views.ts';
 import { check4d, pair, poolBackwardKernel, poolKernel, windowCount, type Pair, type Window2d } from './window.ts';
-import { checkOptions, type OptionSchema } from '../check-options.ts';
+import { checkOptions } from '../check-options.ts';
+import { AVG_POOL_OPTIONS, MAX_POOL_OPTIONS } from '../op-schemas.ts';
 
-const MAX_POOL_OPTIONS: OptionSchema = { kernelSize: 'pair', stride: 'pair', padding: 'pair', dilation: 'pair', ceilMode: 'boolean' };
 
 export interface MaxPool2dOptions {
   kernelSize: Pair;
@@ -128,7 +128,7 @@ function avgPoolBackwardCore(g: Tensor, win: Window2d, includePad: boolean): Ten
 }
 
 export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
-  checkOptions('avgPool2d', opts, { kernelSize: 'pair', stride: 'pair', padding: 'pair', ceilMode: 'boolean', countIncludePad: 'boolean' }, ['kernelSize']);
+  checkOptions('avgPool2d', opts, AVG_POOL_OPTIONS, ['kernelSize']);
   return avgPoolCore(x, poolWindow('avgPool2d', x, opts), opts.countIncludePad ?? true);
 }
 

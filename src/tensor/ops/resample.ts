@@ -12,6 +12,7 @@ import { matmul } from './matmul.ts';
 import { transpose } from './views.ts';
 import { check4d, type Pair } from './window.ts';
 import { checkOptions } from '../check-options.ts';
+import { INTERPOLATE_OPTIONS } from '../op-schemas.ts';
 
 export interface InterpolateOptions {
   /** Output [H, W] (or one number for both); give this or scaleFactor. */
@@ -47,7 +48,7 @@ function bilinearMatrix(inSize: number, outSize: number, factor: number | undefi
 }
 
 export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
-  checkOptions('interpolate', opts, { size: 'numbers', scaleFactor: 'numbers', mode: ['=nearest', '=bilinear'], alignCorners: 'boolean' });
+  checkOptions('interpolate', opts, INTERPOLATE_OPTIONS);
   const op = 'interpolate';
   check4d(op, 'input', x);
   const mode = opts.mode ?? 'nearest';

@@ -65,16 +65,28 @@ export function pixelCovariance(data: ImageDataset, limit = data.n): number[] {
   if (data.channels !== 3) throw new Error(`glassbox.xai.optimize: colour decorrelation needs a 3-channel data set; '${data.name}' has ${data.channels} channel(s) (use decorrelation 'none')`);
   const n = Math.min(limit, data.n);
   const plane = data.height * data.width;
-  const sum = [0, 0, 0];
-  const outer = new Array<number>(9).fill(0);
-  for (let i = 0; i < n; i++)
+  const images = data.images;
+  // plain accumulators: this runs over millions of pixels
+  let [s0, s1, s2, s00, s01, s02, s11, s12, s22] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    const base = i * 3 * plane;
     for (let p = 0; p < plane; p++) {
-      const c = [0, 1, 2].map((ch) => data.images[(i * 3 + ch) * plane + p]! / 255);
-      for (let a = 0; a < 3; a++) {
-        sum[a]! += c[a]!;
-        for (let b = 0; b < 3; b++) outer[3 * a + b]! += c[a]! * c[b]!;
-      }
+      const r = images[base + p]! / 255;
+      const g = images[base + plane + p]! / 255;
+      const b = images[base + 2 * plane + p]! / 255;
+      s0 += r;
+      s1 += g;
+      s2 += b;
+      s00 += r * r;
+      s01 += r * g;
+      s02 += r * b;
+      s11 += g * g;
+      s12 += g * b;
+      s22 += b * b;
     }
+  }
+  const sum = [s0, s1, s2];
+  const outer = [s00, s01, s02, s01, s11, s12, s02, s12, s22];
   const count = n * plane;
   return outer.map((v, k) => v / count - (sum[Math.floor(k / 3)]! / count) * (sum[k % 3]! / count));
 }

@@ -1,7 +1,7 @@
 /**
  * The Fourier side of Olah et al.'s (2017) image parametrisation, written with existing ops so
  * that it is differentiable without a new kernel: the inverse real 2-D DFT of a half spectrum
- * [.., h, w/2+1] (real and imaginary parts as two tensors) as four small matmuls with cos/sin
+ * [.., h, w/2+1] (real and imaginary parts as two tensors) as six small matmuls with cos/sin
  * matrices precomputed in float64. Normalisation is 'ortho', as Lucent's
  * torch.fft.irfftn(spectrum, s=(h, w), norm='ortho') (Lucid's sqrt(w h) factor on TF's
  * unnormalised inverse is the same). Plus the float64 forward DFT used to measure how much of an

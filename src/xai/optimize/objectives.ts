@@ -93,9 +93,9 @@ export function classLogit(k: PerImage): Objective {
   }, `logit of class ${String(k)}`);
 }
 
-/** The log-probability (softmax) of class k: raising it also lowers the other classes. `probability` gives p itself. */
+/** The softmax probability of class k (with `log`, its log-probability): raising it also lowers the other classes. */
 export function classProbability(k: PerImage, opts: { log?: boolean } = {}): Objective {
-  const log = opts.log ?? true;
+  const log = opts.log ?? false;
   return new Objective([], ({ output }) => {
     checkOutput(output);
     const list = indices('class', k, output.shape[0]!, output.shape[1]!, `the model's output ${shapeStr(output.shape)}`);

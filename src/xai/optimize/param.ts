@@ -225,7 +225,7 @@ class FourierParam extends BaseParam {
   }
 
   resetPixels(): void {
-    throw new Error("glassbox.xai.optimize: pixel clipping (Yosinski et al.'s norm and contribution clipping) sets pixels directly, which the Fourier parametrisation cannot; use param 'pixel'");
+    throw new Error("glassbox.xai.optimize: pixel clipping (Yosinski et al.'s norm and contribution clipping) sets pixels directly, which the Fourier parametrisation cannot; use param 'pixel' (CLI: --param pixel)");
   }
 
   override dispose(): void {

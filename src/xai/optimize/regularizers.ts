@@ -34,6 +34,8 @@ export interface Regularizer {
   penalty?(images: Tensor, z: Tensor): Tensor;
   afterStep?(ctx: AfterStepContext): Promise<void> | void;
   readonly needsImageGradient?: boolean;
+  /** It sets pixels directly (Yosinski's clipping), which only the pixel parametrisation can. */
+  readonly pixelOnly?: boolean;
 }
 
 const perImageMean = (x: Tensor) => mean(x, { dim: [1, 2, 3] });
@@ -128,6 +130,7 @@ export function clipNorm(pct: number): Regularizer {
   checkPercent('clip-norm', pct);
   return {
     name: `clip-norm(${pct}%)`,
+    pixelOnly: true,
     afterStep: async (ctx) => clip(ctx, await pixelScores(ctx, (d, s) => (d / s) ** 2, Math.sqrt), pct),
   };
 }
@@ -137,6 +140,7 @@ export function clipContribution(pct: number): Regularizer {
   checkPercent('clip-contribution', pct);
   return {
     name: `clip-contribution(${pct}%)`,
+    pixelOnly: true,
     needsImageGradient: true,
     afterStep: async (ctx) => {
       if (!ctx.imageGradient) throw new Error('glassbox internal: clip-contribution ran without the image gradient');

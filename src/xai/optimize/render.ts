@@ -112,6 +112,11 @@ export async function renderVis(model: Module, objective: Objective, opts: Rende
   const transforms = opts.transforms ?? [];
   const regularizers = opts.regularizers ?? [];
   const needsImageGradient = regularizers.some((r) => r.needsImageGradient);
+  const pixelOnly = regularizers.filter((r) => r.pixelOnly);
+  if (pixelOnly.length > 0 && param.kind !== 'pixel') {
+    if (typeof opts.param !== 'object') param.dispose();
+    throw new Error(`glassbox.xai.optimize: ${pixelOnly.map((r) => r.name).join(' and ')} set pixels directly, which the ${param.kind} parametrisation cannot; use param 'pixel' (CLI: --param pixel)`);
+  }
   const wasTraining = model.namedModules().map(([, m]) => [m, m.training] as const);
   model.eval();
   const scoreOf = async (images: () => Tensor): Promise<number[]> => {
@@ -158,7 +163,8 @@ export async function renderVis(model: Module, objective: Objective, opts: Rende
         [kept.scores, kept.images, kept.imageGradient].forEach((t) => t?.dispose());
       }
     }
-    const images = noGrad(() => param.image());
+    // in a tidy: the parametrisation's intermediate tensors (colour mixing, offset) are freed
+    const images = tidy(() => noGrad(() => param.image()));
     const final = await scoreOf(() => images);
     const probabilities = noGrad(() =>
       tidy(() => {

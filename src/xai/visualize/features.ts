@@ -15,11 +15,14 @@ import { renderVis, type RenderOptions, type RenderResult } from '../optimize/re
 
 /** What to visualise: a class of the output, or a channel (mean over positions) or neuron (one position) of a layer. */
 export type FeatureTarget =
-  | { class: PerImage; score?: 'logit' | 'log-probability' }
+  | { class: PerImage; score?: 'logit' | 'probability' | 'log-probability' }
   | { layer: string; channel: PerImage; neuron?: boolean | { y: number; x: number } };
 
 export function featureObjective(target: FeatureTarget): Objective {
-  if ('class' in target) return target.score === 'log-probability' ? classProbability(target.class) : classLogit(target.class);
+  if ('class' in target) {
+    if (target.score === undefined || target.score === 'logit') return classLogit(target.class);
+    return classProbability(target.class, { log: target.score === 'log-probability' });
+  }
   if (target.neuron) return neuron(target.layer, target.channel, target.neuron === true ? undefined : target.neuron);
   return channel(target.layer, target.channel);
 }
