@@ -223,7 +223,8 @@ describe('optimiser and schedule errors', () => {
   it('rejects a negative learning rate', () => {
     expect(() => new optim.SGD([p()], { lr: -0.1 })).toThrow(/learning rate must be >= 0/);
     expect(() => new optim.Adam([p()], { lr: -1e-3 })).toThrow(/learning rate must be >= 0/);
-    expect(() => new optim.AdamW([p()], { lr: Number.NaN })).toThrow(/learning rate must be >= 0/);
+    // NaN is not a number an option may take: the run-time option check (issue 23) names it first
+    expect(() => new optim.AdamW([p()], { lr: Number.NaN })).toThrow(/glassbox.optim.AdamW: option lr must be a finite number, got NaN/);
   });
   it('rejects Nesterov without momentum or with dampening', () => {
     expect(() => new optim.SGD([p()], { lr: 0.1, nesterov: true })).toThrow(/Nesterov/);

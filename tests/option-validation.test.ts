@@ -1,7 +1,9 @@
 /**
  * Run-time option checks (issue 23): every exported op of src/tensor/ops that takes an options
- * object, found by scanning the sources (so a new one must join the table), is fed an unknown
- * key and a value of the wrong kind, and must throw naming the op, the option and the fix.
+ * object, found by scanning the sources (so a new one must join the table), and every exported
+ * class of nn, optim and xai (layers, optimisers, schedulers, explanation methods and their
+ * attribute()), found by walking the namespaces, is fed an unknown key and a value of the wrong
+ * kind, and must throw naming the op or class, the option and the fix.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -232,6 +234,17 @@ describe('option validation: layers, optimisers, schedulers, explanation methods
       await expect(call(c.wrong)).rejects.toThrow(new RegExp(`glassbox.xai.${name}.attribute: ${c.message.source}`));
     });
   }
+
+  it('registerMethods checks every field of a spec written in plain JavaScript', () => {
+    const spec = { name: 'mine', catalogue: 'x', description: 'd', output: 'input', signed: true, create: (m: gb.nn.Module) => new gb.xai.Saliency(m) };
+    const register = (s: unknown) => () => gb.xai.registerMethods(s as gb.xai.MethodSpec[]);
+    expect(register(spec)).toThrow(/glassbox.xai.registerMethods: expects an array of method specs, got an object/);
+    expect(register([{ ...spec, output: 'pixels' }])).toThrow(/registerMethods \(spec 0, 'mine'\): option output must be 'input' or 'layer', got "pixels"/);
+    expect(register([{ ...spec, create: undefined }])).toThrow(/option create is required \(a function\)/);
+    expect(register([{ ...spec, signd: true }])).toThrow(/unknown option 'signd' \(did you mean 'signed'\?\)/);
+    expect(register([{ ...spec, requires: ['gpu'] }])).toThrow(/requires must be an array of 'feature-map', 'global-average-pooling', got \["gpu"\]/);
+    expect(gb.xai.allMethods().some((m) => m.name === 'mine')).toBe(false);
+  });
 
   it('valid attribute() options run (a cheap method of each option family)', async () => {
     const map = await new gb.xai.Saliency(net()).attribute(x(), { target: 1, reduce: 'sum', abs: false });

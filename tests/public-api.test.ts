@@ -148,6 +148,21 @@ describe('second-order gradients', () => {
     expect(await arr(gg!)).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
+  it('through max pooling, fused with its ReLU or alone, are zeros too (the pool\'s backward keeps x connected)', async () => {
+    gb.manualSeed(6);
+    // every ReLU sits in a ReLU + MaxPool2d pair, which Sequential runs as the fused reluMaxPool2d
+    const fused = new gb.nn.Sequential(new gb.nn.Conv2d(1, 2, 3), new gb.nn.ReLU(), new gb.nn.MaxPool2d(2), new gb.nn.Flatten(), new gb.nn.Linear(18, 1));
+    const pooledOnly = new gb.nn.Sequential(new gb.nn.MaxPool2d(2), new gb.nn.Flatten(), new gb.nn.Linear(4, 1));
+    for (const [net, shape] of [[fused, [2, 1, 8, 8]], [pooledOnly, [1, 1, 4, 4]]] as const) {
+      const x = gb.randn([...shape], { requiresGrad: true });
+      const [g] = gb.grad([gb.sum(net.forward(x))], [x], { createGraph: true });
+      expect(await arr(gb.abs(g!).sum())).not.toEqual([0]); // a real first-order gradient
+      const [gg] = gb.grad([gb.sum(gb.square(g!))], [x]);
+      expect(gg!.shape).toEqual([...shape]);
+      expect((await arr(gg!)).every((v) => v === 0)).toBe(true);
+    }
+  });
+
   it('sign and floor connect with a zero derivative; an input truly not used still fails, naming why', async () => {
     const x = gb.tensor([-1.5, 2.5], { requiresGrad: true });
     expect(await arr(gb.grad([gb.sum(gb.floor(x))], [x])[0]!)).toEqual([0, 0]);

@@ -21,6 +21,10 @@ import { MLP } from '../src/nn/models/mlp.ts';
 import { allMethods, methodSpec, notApplicableReason } from '../src/xai/index.ts';
 import { decodePng, HtmlReport } from '../src/viz/index.ts';
 import { chartLibrary } from '../src/viz/files.ts';
+import { featureVisSection } from '../src/cli/main-feature-vis.ts';
+import { tensor } from '../src/tensor/ops/creation.ts';
+import { loadDataset } from '../datasets/index.ts';
+import { trainedModel } from './trained-models.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -250,4 +254,38 @@ describe('report.html', () => {
       await browser.close();
     }
   });
+});
+
+describe("glassbox main's feature-visualisation section", () => {
+  it('shows the trained LeNet-5 class pictures captioned with what the net sees, and last-conv units with their exemplar ratio and top patches', async () => {
+    const model = (await trainedModel('lenet-mnist')).model;
+    const data = await loadDataset('mnist', { split: 'test', limit: 500 });
+    const images = tensor(Float32Array.from(data.images, (v) => v / 255), [data.n, 1, 28, 28]);
+    const vis = await featureVisSection(model, { mean: [0.1307], std: [0.3081] }, images);
+    images.dispose();
+    const t = vis.numbers.timing;
+    console.log(`main report feature-visualisation section on the LeNet-5 fixture: ${vis.numbers.seconds.toFixed(1)} s wall (classes ${t.classes.toFixed(1)}, units ${t.units.toFixed(1)}, patches ${t.patches.toFixed(1)}), ${vis.numbers.cpuSeconds.toFixed(1)} CPU s; exemplar ratios ${vis.numbers.units.map((u) => u.exemplarRatio.toFixed(2)).join(', ')}`);
+    const [classes, units] = vis.section.imageTables!;
+    expect(classes!.colTitles).toEqual([...'0123456789'].map((k) => `class ${k}`));
+    expect(classes!.cells[0]!.every((c) => c !== null && 'png' in c && !(c.png instanceof Uint8Array) && c.png.width === 28)).toBe(true);
+    // the caption under each picture is the class the net predicts for it, and that probability
+    const captions = classes!.cells[1]!.map((c) => (c && 'text' in c ? c.text : ''));
+    captions.forEach((t, k) => expect(t).toBe(`${vis.numbers.classes[k]!.predicted} p ${vis.numbers.classes[k]!.probability.toFixed(2)}`));
+    expect(vis.numbers.classes.filter((c) => c.predicted === c.class && c.probability > 0.9).length).toBeGreaterThanOrEqual(9);
+    expect(vis.numbers.layer).toBe('features.4');
+    expect(units!.rowTitles).toEqual([0, 1, 2, 3].map((u) => `features.4 ch ${u}`));
+    for (const [i, row] of units!.cells.entries()) {
+      expect(row).toHaveLength(2 + 6);
+      expect(row[1]).toEqual({ text: `${vis.numbers.units[i]!.exemplarRatio.toFixed(2)}x` });
+      // each unit's patches come strongest first
+      const values = vis.numbers.units[i]!.patches.map((p) => p.value);
+      expect(values).toEqual([...values].sort((a, b) => b - a));
+    }
+    writeEvaluation(fakeEvaluation(), out, 'with feature visualisation', { sections: [vis.section] });
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    const section = html.slice(html.indexOf('<h2>What the network responds to</h2>'));
+    expect(section.length).toBeLessThan(html.length);
+    expect(section.match(/<img /g)).toHaveLength(10 + 4 * 7);
+    expect(section).toContain('class pictures are classified as their class');
+  }, 120_000);
 });

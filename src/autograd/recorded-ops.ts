@@ -35,7 +35,7 @@ export const RECORDED_OPS: Readonly<Record<string, string>> = Object.freeze({
   // pooling (saved.indices: the argmax of each window)
   maxPool2d: 'x; options {kernelSize, stride, padding, dilation}',
   reluMaxPool2d: 'x (relu then maxPool2d, fused); options {kernelSize, stride, padding, dilation}',
-  maxPool2dBackward: "g (maxPool2d's backward)",
+  maxPool2dBackward: "g, x (maxPool2d's backward; x only chooses the argmax, its gradient is zero)",
   avgPool2d: 'x; options {kernelSize, stride, padding}',
   avgPool2dBackward: "g (avgPool2d's backward)",
   // reductions

@@ -15,6 +15,7 @@ import type { MixtureDataset } from '../../datasets/mixture-mnist.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 import { defaultCamLayer, loadTrained, methodsByName, type LoadedModel } from './explain-setup.ts';
 import { writeEvaluation } from './report.ts';
+import { loadPlugins } from './plugins.ts';
 
 export { EVALUATE_OPTIONS } from './options.ts';
 
@@ -172,6 +173,8 @@ export async function evaluateCommand(args: ParsedArgs): Promise<void> {
   const modelPath = str('model');
   if (!modelPath) throw new UsageError('evaluate needs --model <run folder> (or a .safetensors file with --arch and --dataset)');
   const loaded = await loadTrained(modelPath, str('arch'), str('dataset'));
+  const plugins = await loadPlugins(str('plugin') ?? '');
+  if (plugins.length) console.error(`--plugin: registered ${plugins.join(', ')}`);
   const methods = methodsByName(stringOption(o, 'methods', 'all'));
   const n = numberOption(o, 'n', 16);
   const substitute = stringOption(o, 'substitute', 'blur');

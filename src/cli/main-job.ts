@@ -2,7 +2,8 @@
  * `glassbox main`, the README's first command: train LeNet-5 on part of MNIST (a couple of
  * minutes on 2 CPU cores), then explain its predictions on test images with every registered
  * method that applies to it (CAM does not: LeNet-5 has no global average pooling) and score them,
- * run the sanity checks (cascading randomisation) on three of them, and write
+ * run the sanity checks (cascading randomisation) on three of them, draw what the net responds to
+ * (class pictures, units of the last conv layer with their top patches: main-feature-vis.ts), and write
  * runs/main/report.html (with the PNGs and JSON beside it).
  */
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,29 @@ import { train, TRAIN_OPTIONS } from './train.ts';
 import { evaluateMethods } from './evaluate.ts';
 import { defaultCamLayer, loadTrained } from './explain-setup.ts';
 import { randomizationChart, trainingChart, writeEvaluation } from './report.ts';
+import { featureVisSection, type FeatureVisSection } from './main-feature-vis.ts';
+import { tensor } from '../tensor/ops/creation.ts';
+import { datasetSpec } from '../train/datasets.ts';
+import { writeJson } from '../viz/files.ts';
+import type { Module } from '../nn/module.ts';
+
+/** Validation images searched for the units' top patches and exemplars in the report. */
+const VIS_IMAGES = 1000;
+
+/** The report's feature-visualisation section (main-feature-vis.ts), its numbers written to feature-visualization.json. */
+async function mainFeatureVis(model: Module, out: string): Promise<FeatureVisSection> {
+  const spec = datasetSpec('mnist');
+  const data = await spec.load('validation', VIS_IMAGES);
+  const count = Math.min(VIS_IMAGES, data.n);
+  const images = tensor(Float32Array.from(data.images.subarray(0, count * 784), (v) => v / 255), [count, 1, 28, 28]);
+  try {
+    const vis = await featureVisSection(model, { mean: spec.mean, std: spec.std }, images, { classNames: data.classes });
+    writeJson(join(out, 'feature-visualization.json'), vis.numbers);
+    return vis;
+  } finally {
+    images.dispose();
+  }
+}
 
 export { MAIN_OPTIONS } from './options.ts';
 
@@ -36,6 +60,8 @@ export async function mainJob(args: ParsedArgs): Promise<void> {
   // Adebayo et al.'s cascading randomisation on the same images: which maps notice that the classifier is gone?
   const sanityMethods = ['saliency', 'grad-cam', 'guided-backprop'].map(methodSpec).filter((m) => applicable.includes(m));
   const sanity = await modelRandomization(loaded.model, sanityMethods, ev.input, ev.labels, { layer: defaultCamLayer(loaded.model, ev.input) });
+  console.error('feature visualisation: class pictures, and units of the last conv layer with their top patches');
+  const vis = await mainFeatureVis(loaded.model, out);
   const seconds = (performance.now() - started) / 1000;
   const history = (JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')) as { epochs: Parameters<typeof trainingChart>[0] }).epochs;
   const accuracy = history[history.length - 1]?.valAccuracy ?? NaN;
@@ -55,6 +81,7 @@ export async function mainJob(args: ParsedArgs): Promise<void> {
           "and each method's maps are compared with those of the trained model. A map that explains the model should change; guided backprop's barely does.",
         charts: sanityMethods.map((m) => randomizationChart(sanity, m.name)),
       },
+      vis.section,
     ],
   });
   console.log(`done in ${seconds.toFixed(0)} s: open ${join(out, 'report.html')}`);

@@ -23,6 +23,11 @@ const IMPLEMENTATIONS: Record<string, () => Promise<Run>> = {
   eval: async () => (await import('./train.ts')).evalCommand,
   'visualize-features': async () => (await import('./visualize.ts')).visualizeFeaturesCommand,
   'visualize-patches': async () => (await import('./visualize-patches.ts')).visualizePatchesCommand,
+  'visualize-style': async () => (await import('./visualize-style.ts')).visualizeStyleCommand,
+  'visualize-circuit': async () => (await import('./visualize-circuit.ts')).visualizeCircuitCommand,
+  'visualize-invert': async () => (await import('./visualize-invert.ts')).visualizeInvertCommand,
+  'visualize-dream': async () => (await import('./visualize-dream.ts')).visualizeDreamCommand,
+  'visualize-decode': async () => (await import('./visualize-decode.ts')).visualizeDecodeCommand,
 };
 
 /** `glassbox visualize <method> ...` is the command `visualize-<method>` (the grammar has one word per command). */

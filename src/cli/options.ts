@@ -56,6 +56,7 @@ export const EVALUATE_OPTIONS: readonly OptionSpec[] = [
   layer,
   str('substitute', 'what deletion/insertion put in place of removed pixels (default: blur)', 'kind', ['blur', 'mean', 'zero']),
   int('steps', 'points on each deletion/insertion curve (default: 32)', 1, 10_000),
+  str('plugin', 'comma-separated ES modules whose exported `methods` are scored too (see examples/custom-attribution.mjs)', 'file.mjs'),
 ];
 
 export const EXPLAIN_OPTIONS: readonly OptionSpec[] = [
@@ -124,7 +125,98 @@ export const VISUALIZE_FEATURES_OPTIONS: readonly OptionSpec[] = [
   int('batch', 'images optimised together from different random starts (default: 4)', 1, 1_024),
   num('lr', "Adam's learning rate (default: 0.05, Lucid's)", { min: 0, max: 100, minExclusive: true }),
   seed,
+  int('exemplars', "validation images searched for a unit's top exemplar; the result is reported as a multiple of its activation (default: 1000; 0 skips)", 0, MAX_IMAGES),
   out('runs/visualize-<arch>-<dataset>'),
+];
+
+/** `visualize invert` (src/cli/visualize-invert.ts): A2, images reconstructed from their code at each layer. */
+export const VISUALIZE_INVERT_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's); the held-out images come from its validation split"),
+  str('layers', "comma-separated module paths whose codes are inverted, as nn.summary prints them (e.g. 'features.0,features.3,classifier.3')", 'list'),
+  int('index', 'the validation image to invert (default: 0)', 0, MAX_IMAGES),
+  int('n', 'invert the first n validation images instead of one --index', 1, 1_024),
+  int('steps', 'optimisation steps per layer (default: 200 for adam, 50 for lbfgs)', 1, 100_000),
+  str('optimizer', 'adam, or L-BFGS with a strong Wolfe line search (default: adam)', 'name', ['adam', 'lbfgs']),
+  num('lr', 'learning rate (default: 0.1 for adam, 1 for lbfgs)', { min: 0, max: 100, minExclusive: true }),
+  num('alpha-weight', "the alpha-norm prior's weight on Mahendran & Vedaldi's normalised scale (default: 0.001)", { min: 0, max: 1e6 }),
+  num('tv-weight', "the total-variation prior's weight on Mahendran & Vedaldi's normalised scale (default: 0.001)", { min: 0, max: 1e6 }),
+  seed,
+  out('runs/invert-<arch>-<dataset>'),
+];
+
+/** `visualize decode` (src/cli/visualize-decode.ts): A2b, a learned decoder from each layer's features back to the image. */
+export const VISUALIZE_DECODE_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's); decoders train on its training split and are scored on its validation split"),
+  str('layers', "comma-separated module paths whose features are decoded, as nn.summary prints them (e.g. 'features.0,features.4,classifier.4')", 'list'),
+  images('train-images', 'training images the decoders learn from (default: 10000)'),
+  images('test-images', 'held-out validation images scored (default: 1000)'),
+  int('epochs', 'epochs of decoder training (default: 2)', 1, 100_000),
+  int('batch-size', 'images per training step (default: 64)', 1, 65_536),
+  num('lr', "Adam's learning rate (default: 0.001)", { min: 0, max: 100, minExclusive: true }),
+  int('width', 'channels of the decoder\'s up-convolutions (default: 32)', 1, 4_096),
+  int('show', 'held-out images in the picture, the first of each class first (default: 10)', 1, 1_000),
+  flag('retrain', 'train every decoder again even when --out holds one trained with the same settings'),
+  seed,
+  out('runs/decode-<arch>-<dataset>'),
+];
+
+/** `visualize dream` (src/cli/visualize-dream.ts): A3b DeepDream from a validation image. */
+export const VISUALIZE_DREAM_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's); the start image comes from its validation split"),
+  str('layer', "module path of the layer whose activations' mean square is raised, as nn.summary prints it", 'path'),
+  int('index', 'the validation image to start from (default: 0)', 0, MAX_IMAGES),
+  int('octaves', 'scales processed, smallest first (default: 3)', 1, 16),
+  num('octave-scale', 'ratio between successive octave sizes (default: 1.4)', { min: 1, max: 4 }),
+  int('steps', 'gradient steps per octave (default: 20)', 1, 100_000),
+  num('lr', 'step size: every step moves the pixels by lr on average, in [0, 1] units (default: 0.01)', { min: 0, max: 1, minExclusive: true }),
+  int('jitter', 'largest random shift (roll) in pixels at each step (default: 2)', 0, 1_000),
+  seed,
+  out('runs/dream-<arch>-<layer>'),
+];
+
+/** `visualize circuit` (src/cli/visualize-circuit.ts): E9, a conv unit's strongest inputs, their weights, and circuit edits. */
+export const VISUALIZE_CIRCUIT_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's)"),
+  str('layer', 'module path of a conv layer (not the first), as nn.summary prints it', 'path'),
+  int('channel', 'the unit (channel) of --layer', 0, 1_000_000),
+  int('top', 'strongest input channels shown and edited (default: 4)', 1, 4_096),
+  str('rank', "rank the inputs by the L2 norm of their weights or by their mean contribution on the unit's top patches (default: weight)", 'by', ['weight', 'contribution']),
+  int('patches', "the unit's top validation patches the contributions and edits are measured on (default: 9)", 1, 1_000),
+  images('n', 'validation images searched for the top patches (default: 1000)'),
+  int('steps', 'optimisation steps of each feature visualisation (default: 128)', 1, 100_000),
+  seed,
+  out('runs/circuit-<arch>-<layer>-<channel>'),
+];
+
+/** `visualize style` (src/cli/visualize-style.ts): A3 neural style transfer (Gatys et al. 2016). */
+export const VISUALIZE_STYLE_OPTIONS: readonly OptionSpec[] = [
+  str('content', 'the content image: a PNG file (or give --content-index)', 'png'),
+  int('content-index', 'the content image: this CIFAR-10 test image', 0, 1_000_000, 'i'),
+  str('style', "the style image: a PNG file, or a generated texture 'stripes' or 'checks' (or give --style-index)", 'png'),
+  int('style-index', 'the style image: this CIFAR-10 test image', 0, 1_000_000, 'j'),
+  str('net', "'random-multiscale' (default: Ustyuzhaninov et al.'s random filters of sizes 3, 5, 7, 11), a zoo model with seeded random weights (e.g. cifar-net), or a run folder / .safetensors", 'net'),
+  dataset("with a .safetensors --net: its data set (default: the one the file records)"),
+  arch,
+  str('content-layer', "module path of the content layer (default: the random net's largest scale; cifar-net's features.12)", 'path'),
+  str('style-layers', "module paths of the style layers, comma-separated (default: every scale; cifar-net's ReLUs features.2,5,9,12,16)", 'list'),
+  int('size', 'both images are resized to size x size (default: 128)', 8, 1_024),
+  int('steps', 'optimisation steps (default: 100)', 1, 100_000),
+  str('optimizer', 'L-BFGS (one iteration with a strong Wolfe line search per step) or Adam (default: lbfgs)', 'name', ['lbfgs', 'adam']),
+  num('lr', 'learning rate (default: 1 for L-BFGS, 0.05 for Adam)', { min: 0, max: 100, minExclusive: true }),
+  num('content-weight', 'weight of the content loss; 0 synthesises the style as a texture (default: 1)', { min: 0, max: 1e9 }),
+  num('style-weight', 'weight of the style loss (default: 10)', { min: 0, max: 1e9 }),
+  str('start', 'start from the content image or from noise (default: content)', 'from', ['content', 'noise']),
+  int('filters', 'filters per scale of the random multi-scale net (default: 64)', 1, 4_096),
+  seed,
+  out('runs/visualize-style'),
 ];
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -136,6 +228,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'sanity', summary: "Adebayo et al.'s sanity checks of explanation methods", options: SANITY_OPTIONS },
   { name: 'eval', summary: 'accuracy of a trained run', options: EVAL_OPTIONS },
   { name: 'visualize-features', summary: 'feature visualisation: the input that excites a class, channel or neuron (also: glassbox visualize features)', options: VISUALIZE_FEATURES_OPTIONS },
+  { name: 'visualize-circuit', summary: "a conv unit's strongest input channels, the weights between them, and what zeroing each connection does (also: glassbox visualize circuit)", options: VISUALIZE_CIRCUIT_OPTIONS },
+  { name: 'visualize-invert', summary: 'inversion by optimisation: validation images reconstructed from their code at each layer, with feature and pixel errors (also: glassbox visualize invert)', options: VISUALIZE_INVERT_OPTIONS },
+  { name: 'visualize-decode', summary: "inversion by a learned decoder: up-convolutional nets trained to rebuild images from each layer's features, scored on held-out images (also: glassbox visualize decode)", options: VISUALIZE_DECODE_OPTIONS },
+  { name: 'visualize-dream', summary: "DeepDream: a validation image changed to raise a layer's activations, with octaves and jitter (also: glassbox visualize dream)", options: VISUALIZE_DREAM_OPTIONS },
+  { name: 'visualize-style', summary: 'neural style transfer: an image with the content of one and the Gram-matrix style of another, or a texture synthesised from noise (also: glassbox visualize style)', options: VISUALIZE_STYLE_OPTIONS },
   { name: 'visualize-patches', summary: "top-activating validation patches of a layer's units, cropped to their receptive fields (also: glassbox visualize patches)", options: VISUALIZE_PATCHES_OPTIONS },
 ];
 

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { attributionToImage, chartPng, chwToImage, HtmlReport, makeGrid, upscale, type ChartSpec, type FigureItem, type ImageTableCell, type RGBAImage } from '../viz/index.ts';
+import { attributionToImage, chartPng, chwToImage, HtmlReport, makeGrid, upscale, type ChartSpec, type FigureItem, type ImageTableCell, type ImageTableOptions, type RGBAImage } from '../viz/index.ts';
 import { writeJson, writePng, writeReport } from '../viz/node.ts';
 import type { MapSimilarity } from '../xai/similarity.ts';
 import type { RandomizationResult } from '../xai/sanity.ts';
@@ -118,6 +118,15 @@ export function trainingChart(epochs: ReadonlyArray<{ epoch: number; trainLoss: 
   };
 }
 
+/** A section after the evaluation: a paragraph, then its charts, figures and image tables. */
+export interface ReportSection {
+  title: string;
+  text: string;
+  charts?: readonly ChartSpec[];
+  figures?: readonly FigureItem[];
+  imageTables?: readonly ImageTableOptions[];
+}
+
 export interface ReportExtras {
   /** Wall-clock seconds of the whole evaluation, and the command that ran it (recorded in the JSON and the page). */
   seconds?: number;
@@ -127,7 +136,7 @@ export interface ReportExtras {
   charts?: readonly ChartSpec[];
   figures?: readonly FigureItem[];
   /** Further sections after the evaluation (e.g. the sanity checks). */
-  sections?: ReadonlyArray<{ title: string; text: string; charts?: readonly ChartSpec[]; figures?: readonly FigureItem[] }>;
+  sections?: ReadonlyArray<ReportSection>;
 }
 
 /** Writes evaluation.md, evaluation.json, deletion.png, insertion.png, maps.png and report.html into `out`. */
@@ -172,6 +181,7 @@ export function writeEvaluation(ev: Evaluation, out: string, title: string, extr
     report.section(extra.title).paragraph(extra.text);
     if (extra.charts?.length) report.chartRow(extra.charts);
     if (extra.figures?.length) report.figures(extra.figures);
+    for (const table of extra.imageTables ?? []) report.imageTable(table);
   }
   if (extras.command) report.pre(extras.command);
   writeReport(join(out, 'report.html'), report);

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { Normalization } from '../data/normalization.ts';
 import { loadModel } from '../nn/load-model.ts';
 import type { Module } from '../nn/module.ts';
+import { tensor } from '../tensor/ops/creation.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { Progress } from '../train/progress.ts';
 import { writeJson, writePng } from '../viz/files.ts';
@@ -75,7 +77,7 @@ function featureTarget(o: ParsedArgs["options"], classes: number): FeatureTarget
   return { layer: stringOption(o, 'layer', ''), channel: numberOption(o, 'channel', 0), neuron: o.neuron === true };
 }
 
-interface VisualizedModel {
+export interface VisualizedModel {
   model: Module;
   arch: string;
   dataset: string;
@@ -88,7 +90,7 @@ interface VisualizedModel {
  * A run folder, a .safetensors file that records its architecture and normalisation (glassbox
  * train and the fixture scripts write them), or any .safetensors file with --arch and --dataset.
  */
-async function loadForVisualization(o: ParsedArgs['options']): Promise<VisualizedModel> {
+export async function loadForVisualization(o: ParsedArgs['options']): Promise<VisualizedModel> {
   const path = stringOption(o, 'model', '');
   const arch = o.arch as string | undefined;
   const datasetName = o.dataset as string | undefined;
@@ -104,6 +106,19 @@ async function loadForVisualization(o: ParsedArgs['options']): Promise<Visualize
   return { model, arch: name, dataset, input: probe, normalization: { mean: spec.mean, std: spec.std }, classNames: probe.classes };
 }
 
+/** Validation images searched for a unit's top exemplar (--exemplars). */
+const DEFAULT_EXEMPLARS = 1000;
+
+/** The first `n` validation images of the data set in [0, 1] (none for 0, or an unknown data set). */
+async function exemplarImages(dataset: string, n: number): Promise<Tensor | undefined> {
+  if (n === 0) return undefined;
+  if (dataset === 'unknown') throw new UsageError('--exemplars needs the data set: give --dataset, or --exemplars 0 to skip the exemplar ratio');
+  const data = await datasetSpec(dataset).load('validation', n);
+  const count = Math.min(n, data.n);
+  const size = data.channels * data.height * data.width;
+  return tensor(Float32Array.from(data.images.subarray(0, count * size), (v) => v / 255), [count, data.channels, data.height, data.width]);
+}
+
 export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> {
   const o = args.options;
   const { model, arch, dataset, input, normalization, classNames } = await loadForVisualization(o);
@@ -111,6 +126,7 @@ export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> 
   const target = featureTarget(o, classNames.length);
   const steps = numberOption(o, 'steps', 256);
   const out = stringOption(o, 'out', `runs/visualize-${arch}-${dataset}`);
+  const exemplars = 'layer' in target ? await exemplarImages(dataset, numberOption(o, 'exemplars', DEFAULT_EXEMPLARS)) : undefined;
   const started = Date.now();
   const progress = new Progress({ label: 'visualize', total: steps, unit: 'step' });
   const result = await visualizeFeatures(model, target, {
@@ -126,10 +142,13 @@ export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> 
     seed: numberOption(o, 'seed', 0),
     // the last step's line is progress.done's
     onStep: (step, scores) => (step < steps ? progress.update(step, { objective: scores.reduce((a, b) => a + b, 0) / scores.length }) : undefined),
-  });
+  }, exemplars && { images: exemplars });
   progress.done({ objective: result.curve[result.curve.length - 1]! });
+  const searched = exemplars?.shape[0] ?? 0;
+  exemplars?.dispose();
   mkdirSync(out, { recursive: true });
-  const captions = result.predicted?.map((p) => `${classNames[p.class] ?? p.class} ${p.probability.toFixed(2)}`);
+  // a unit's picture is captioned with its activation as a multiple of the top exemplar's; a class's with what the net sees in it
+  const captions = result.exemplarRatio?.map((r) => (Number.isFinite(r) ? `${r.toFixed(2)}x top exemplar` : 'no exemplar > 0')) ?? result.predicted?.map((p) => `${classNames[p.class] ?? p.class} ${p.probability.toFixed(2)}`);
   writePng(join(out, 'features.png'), await featureGrid(result.images, captions, { title: result.objective }));
   writeJson(join(out, 'features.json'), {
     model: arch,
@@ -142,6 +161,9 @@ export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> 
     final: result.final,
     classification: result.predicted?.map((p) => ({ class: p.class, name: classNames[p.class], probability: p.probability })),
     highFrequencyShare: result.highFrequency,
+    exemplarsSearched: searched,
+    exemplars: result.exemplars,
+    exemplarRatio: result.exemplarRatio,
   });
   result.images.dispose();
   result.probabilities?.dispose();

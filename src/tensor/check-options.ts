@@ -13,7 +13,7 @@ import { shapeStr } from './shape.ts';
  * 'number' (finite), 'integer', 'boolean', 'pair' (an integer or [int, int]), 'numbers' (a number or
  * an array of numbers, for ops that check the values themselves), 'dims' (an integer or
  * an array of them), 'dtype', 'tensor', 'tensors' (a tensor or an array of tensors, holes allowed), 'tensorOrNumber',
- * 'string', 'object' (a plain object, whose fields its user checks), 'target' (what an explanation
+ * 'string', 'strings' (an array of them), 'function', 'object' (a plain object, whose fields its user checks), 'target' (what an explanation
  * method explains: a class, one per sample, an int32 tensor or a function), or a literal string value
  * written '=value'.
  */
@@ -31,6 +31,8 @@ export type OptionKind =
   | 'string'
   | 'object'
   | 'target'
+  | 'function'
+  | 'strings'
   | `=${string}`;
 /** Each option's kind, or the kinds it may take. */
 export type OptionSchema = Readonly<Record<string, OptionKind | readonly OptionKind[]>>;
@@ -52,6 +54,8 @@ const matches: Record<string, (v: unknown) => boolean> = {
   tensors: (v) => v instanceof Tensor || (Array.isArray(v) && v.every((t) => t === undefined || t instanceof Tensor)),
   tensorOrNumber: (v) => v instanceof Tensor || typeof v === 'number', // a NaN bound gets the op's own message
   string: (v) => typeof v === 'string',
+  function: (v) => typeof v === 'function',
+  strings: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
   object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor),
   // the class values' range is checked where the model's output is known
   target: (v) => typeof v === 'number' || typeof v === 'function' || v instanceof Tensor || (Array.isArray(v) && v.every((n) => typeof n === 'number')),
@@ -69,6 +73,8 @@ const KIND_NAMES: Record<string, string> = {
   tensors: 'a tensor or an array of tensors',
   tensorOrNumber: 'a number or a tensor',
   string: 'a string',
+  function: 'a function',
+  strings: 'an array of strings',
   object: 'an object',
   target: 'a class index, an array of them (one per sample), an int32 tensor [N] or a function from the output to one score per sample',
 };

@@ -6,6 +6,7 @@ import { AdaptiveAvgPool2d, Conv2d } from '../nn/conv-layers.ts';
 import type { Module } from '../nn/module.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import type { Attribution, AttributeOptions } from './attribution.ts';
+import { checkOptions, describeValue, type OptionSchema } from '../tensor/check-options.ts';
 
 export interface MethodContext {
   /** Conv layer path for CAM-style methods (default: the last conv block's output). */
@@ -57,7 +58,20 @@ export function notApplicableReason(method: MethodSpec, model: Module): string |
 
 const registered: MethodSpec[] = [];
 
+const METHOD_SPEC: OptionSchema = { name: 'string', catalogue: 'string', description: 'string', output: ['=input', '=layer'], signed: 'boolean', create: 'function', requires: 'strings' };
+
+/** Checks a spec a user wrote (plain JavaScript, a `--plugin` module) before it joins the table. */
+function checkSpec(s: MethodSpec, i: number): void {
+  const where = `xai.registerMethods (spec ${i}${typeof s?.name === 'string' ? `, '${s.name}'` : ''})`;
+  checkOptions(where, s, METHOD_SPEC, ['name', 'catalogue', 'description', 'output', 'signed', 'create']);
+  if (s.requires !== undefined && !s.requires.every((r) => Object.hasOwn(REQUIREMENTS, r)))
+    throw new Error(`glassbox.${where}: requires must be an array of ${Object.keys(REQUIREMENTS).map((r) => `'${r}'`).join(', ')}, got ${describeValue(s.requires)}`);
+}
+
+/** Adds methods to the table that `glassbox explain` and `glassbox evaluate` choose from (a `--plugin` module's `methods` come here). */
 export function registerMethods(specs: readonly MethodSpec[]): void {
+  if (!Array.isArray(specs)) throw new Error(`glassbox.xai.registerMethods: expects an array of method specs, got ${describeValue(specs)}`);
+  specs.forEach(checkSpec);
   for (const s of specs) {
     if (registered.some((r) => r.name === s.name)) throw new Error(`glassbox.xai: method '${s.name}' registered twice`);
     registered.push(s);

@@ -61,7 +61,7 @@ export function maxPool2dWithIndices(x: Tensor, opts: MaxPool2dOptions): { value
   checkOptions('maxPool2d', opts, MAX_POOL_OPTIONS, ['kernelSize']);
   const win = poolWindow('maxPool2d', x, opts);
   const { values, indices } = poolKernel('max', x, win);
-  record('maxPool2d', [x], values, (g) => [maxPool2dBackward(g, indices!, win)], { indices }, poolOptions(win));
+  record('maxPool2d', [x], values, (g) => [maxPool2dBackward(g, x, indices!, win)], { indices }, poolOptions(win));
   return { values, indices: indices! };
 }
 
@@ -91,11 +91,11 @@ export function reluMaxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
 function reluMaxPool2dBackward(g: Tensor, x: Tensor, indices: Tensor, win: Window2d): Tensor {
   const reluRule = activeRuleFor('relu');
   const poolRule = activeRuleFor('maxPool2d');
-  if (!reluRule && !poolRule) return maxPool2dBackward(g, indices, win);
+  if (!reluRule && !poolRule) return maxPool2dBackward(g, x, indices, win);
   // the unfused pair's nodes, as backward.ts would hand them to the rules
   const activated = noGrad(() => relu(x));
   const pooled = poolKernel('max', activated, win);
-  const poolBackward: BackwardFn = (gp) => [maxPool2dBackward(gp, pooled.indices!, win)];
+  const poolBackward: BackwardFn = (gp) => [maxPool2dBackward(gp, activated, pooled.indices!, win)];
   const poolContext = { op: 'maxPool2d', inputs: [activated], output: pooled.values, gradOutput: g, defaultBackward: poolBackward, saved: { indices: pooled.indices }, options: poolOptions(win) };
   const gActivated = (poolRule ? poolRule(poolContext) : poolBackward(g))[0]!;
   const reluBackwardFn: BackwardFn = (ga) => [reluBackward(ga, x)];
@@ -105,15 +105,19 @@ function reluMaxPool2dBackward(g: Tensor, x: Tensor, indices: Tensor, win: Windo
 
 /**
  * Sends each window's gradient to its argmax, or nowhere where the argmax is -1 (reluMaxPool2d);
- * linear in g, so its own gradient reads gg at the argmax (0 where there is none).
+ * linear in g, so its own gradient reads gg at the argmax (0 where there is none). The pool's
+ * input x only chooses the argmax, so its gradient is zero almost everywhere; it is recorded as an
+ * input all the same (as PyTorch's max_pool2d_with_indices_backward has `self`), so that a second
+ * derivative through a net whose ReLUs all sit in fused ReLU + max-pool pairs reaches x as zeros
+ * rather than "not connected".
  */
-function maxPool2dBackward(g: Tensor, indices: Tensor, win: Window2d): Tensor {
+function maxPool2dBackward(g: Tensor, x: Tensor, indices: Tensor, win: Window2d): Tensor {
   const out = poolBackwardKernel('max', g, win, indices);
-  return record('maxPool2dBackward', [g], out, (gg) => {
+  return record('maxPool2dBackward', [g, x], out, (gg) => {
     const [N, C] = g.shape as [number, number];
     const argmax = reshape(indices, [N, C, win.OH * win.OW]);
     const picked = mul(gather(reshape(gg, [N, C, win.H * win.W]), 2, maximum(argmax, 0)), ge(argmax, 0));
-    return [reshape(picked, g.shape)];
+    return [reshape(picked, g.shape), null];
   });
 }
 

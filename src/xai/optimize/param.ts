@@ -35,6 +35,8 @@ export interface ImageParam {
   blur(sigma: number): void;
   /** Sets the pixels where mask [N, 1, H, W] is 1 to the colour `value` ([0, 1] per channel); pixel parametrisation only. */
   resetPixels(mask: Tensor, value: readonly number[]): void;
+  /** After each optimiser step (not L-BFGS's): puts the parameters back in their valid set, where a parametrisation has one (fromImage: pixels in [0, 1]). */
+  project?(): void;
   dispose(): void;
 }
 
@@ -90,7 +92,7 @@ const logit = (v: number) => {
 const leaf = (values: Float32Array, shape: number[]) => tensor(values, shape, { requiresGrad: true });
 
 /** 1-D Gaussian taps for sigma, truncated at 3 sigma, summing to 1. */
-function gaussianTaps(sigma: number): number[] {
+export function gaussianTaps(sigma: number): number[] {
   const radius = Math.max(1, Math.ceil(3 * sigma));
   const taps = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
   const total = taps.reduce((a, b) => a + b, 0);

@@ -10,10 +10,11 @@ import { noGrad } from '../../autograd/node.ts';
 import { normalize, type Normalization } from '../../data/normalization.ts';
 import type { Module } from '../../nn/module.ts';
 import { softmax } from '../../tensor/ops/activation.ts';
-import { add, neg } from '../../tensor/ops/elementwise.ts';
-import { sum } from '../../tensor/ops/reduce.ts';
+import { abs, add, div, neg } from '../../tensor/ops/elementwise.ts';
+import { mean, sum } from '../../tensor/ops/reduce.ts';
 import { keep, tidy, type Tensor } from '../../tensor/tensor.ts';
-import { Adam } from '../../train/optim.ts';
+import { LBFGS } from '../../train/lbfgs.ts';
+import { Adam, SGD } from '../../train/optim.ts';
 import type { Objective, ObjectiveContext } from './objectives.ts';
 import { makeImageParam, type Decorrelation, type ImageParam, type ParamKind } from './param.ts';
 import { seededRandom, type Random } from './random.ts';
@@ -22,6 +23,16 @@ import { fitToSize, type Transform } from './transforms.ts';
 
 /** Lucid's default learning rate (Adam). */
 export const LUCID_LEARNING_RATE = 0.05;
+
+/**
+ * How the parametrisation moves each step:
+ *   adam                 Lucid's (default)
+ *   normalized-gradient  p -= lr g / mean|g| per image (DeepDream's ascent, Mordvintsev et al. 2015)
+ *   lbfgs                one optim.LBFGS iteration with a strong Wolfe line search per step (Mahendran &
+ *                        Vedaldi, Gatys et al.): the loss must not change between evaluations, so no
+ *                        transforms and no after-step regularisers
+ */
+export type RenderOptimizer = 'adam' | 'normalized-gradient' | 'lbfgs';
 
 export interface RenderOptions {
   /** The model's input [C, H, W]. */
@@ -38,8 +49,10 @@ export interface RenderOptions {
   regularizers?: readonly Regularizer[];
   /** Default 256 (Lucid's thresholds end at 512). */
   steps?: number;
-  /** Adam's learning rate (default Lucid's 0.05). */
+  /** The learning rate (default Lucid's 0.05 for Adam and the normalised gradient, 1 for L-BFGS). */
   lr?: number;
+  /** Default 'adam'. */
+  optimizer?: RenderOptimizer;
   /** Images optimised together (default 1). */
   batch?: number;
   seed?: number;
@@ -60,7 +73,7 @@ export interface RenderResult {
 }
 
 /** Module paths the objective reads, checked up front: an unknown one lists the known paths. */
-function resolveLayers(model: Module, layers: readonly string[]): Array<[string, Module]> {
+export function resolveLayers(model: Module, layers: readonly string[]): Array<[string, Module]> {
   const modules = new Map(model.namedModules());
   return layers.map((path) => {
     const m = modules.get(path);
@@ -92,6 +105,12 @@ export function forwardCapturing(model: Module, layers: Array<[string, Module]>,
   };
 }
 
+/** g / mean|g|, the mean over each image (DeepDream's normalisation: every step moves the pixels by lr on average). */
+function normalizedGradient(g: Tensor): Tensor {
+  const perImage = g.rank > 1 ? mean(abs(g), { dim: Array.from({ length: g.rank - 1 }, (_, i) => i + 1), keepdim: true }) : mean(abs(g));
+  return div(g, add(perImage, 1e-12));
+}
+
 function checkPositive(name: string, v: number): void {
   if (!Number.isSafeInteger(v) || v < 1) throw new Error(`glassbox.xai.optimize: ${name} must be a whole number >= 1, got ${v}`);
 }
@@ -101,7 +120,9 @@ export async function renderVis(model: Module, objective: Objective, opts: Rende
   const batch = opts.batch ?? 1;
   checkPositive('steps', steps);
   checkPositive('batch', batch);
-  const lr = opts.lr ?? LUCID_LEARNING_RATE;
+  const kind = opts.optimizer ?? 'adam';
+  if (!['adam', 'normalized-gradient', 'lbfgs'].includes(kind)) throw new Error(`glassbox.xai.optimize: unknown optimizer '${String(kind)}'; use 'adam', 'normalized-gradient' or 'lbfgs'`);
+  const lr = opts.lr ?? (kind === 'lbfgs' ? 1 : LUCID_LEARNING_RATE);
   if (!(lr > 0 && Number.isFinite(lr))) throw new Error(`glassbox.xai.optimize: lr must be a positive number, got ${lr}`);
   const [c, h, w] = opts.inputShape;
   const layers = resolveLayers(model, objective.layers);
@@ -117,38 +138,67 @@ export async function renderVis(model: Module, objective: Objective, opts: Rende
     if (typeof opts.param !== 'object') param.dispose();
     throw new Error(`glassbox.xai.optimize: ${pixelOnly.map((r) => r.name).join(' and ')} set pixels directly, which the ${param.kind} parametrisation cannot; use param 'pixel' (CLI: --param pixel)`);
   }
+  if (kind === 'lbfgs' && (transforms.length > 0 || regularizers.some((r) => r.afterStep))) {
+    if (typeof opts.param !== 'object') param.dispose();
+    throw new Error(`glassbox.xai.optimize: L-BFGS needs the same loss at every evaluation; drop the transforms (${transforms.map((t) => t.name).join(', ') || 'none'}) and after-step regularisers (${regularizers.filter((r) => r.afterStep).map((r) => r.name).join(', ') || 'none'}), or use optimizer 'adam'`);
+  }
   const wasTraining = model.namedModules().map(([, m]) => [m, m.training] as const);
   model.eval();
   const scoreOf = async (images: () => Tensor): Promise<number[]> => {
-    const t = noGrad(() => tidy(() => objective.score(forwardCapturing(model, layers, normalize(images(), opts.normalization)))));
+    const t = noGrad(() => tidy(() => objective.score(forwardCapturing(model, layers, normalize(fitToSize(images(), [h, w]), opts.normalization)))));
     try {
       return Array.from(await t.toArray());
     } finally {
       t.dispose();
     }
   };
-  const optimizer = new Adam(param.params, { lr });
+  const optimizer = kind === 'adam' ? new Adam(param.params, { lr }) : kind === 'normalized-gradient' ? new SGD(param.params, { lr }) : null;
+  const lbfgs = kind === 'lbfgs' ? new LBFGS(param.params, { lr, maxIter: 1, lineSearchFn: 'strong_wolfe' }) : null;
+  // the loss of one evaluation and its gradients (call in a tidy)
+  const evaluate = () => {
+    const images = param.image();
+    const transformed = fitToSize(transforms.reduce((x, t) => t.apply(x, random), images), [h, w]);
+    const z = normalize(transformed, opts.normalization);
+    const scores = objective.score(forwardCapturing(model, layers, z));
+    const penalty = totalPenalty(regularizers, images, normalize(images, opts.normalization));
+    const loss = sum(penalty ? add(neg(scores), penalty) : neg(scores));
+    return { images, scores, loss, grads: grad(loss, needsImageGradient ? [...param.params, images] : param.params) };
+  };
+  // one step: the step's scores (and, where a regulariser asks, its images and their gradient)
+  const takeStep = async (): Promise<{ scores: Tensor; images?: Tensor; imageGradient?: Tensor }> => {
+    if (lbfgs) {
+      const last: { scores?: Tensor } = {};
+      await lbfgs.step(() =>
+        tidy(() => {
+          lbfgs.zeroGrad();
+          const e = evaluate();
+          param.params.forEach((p, i) => (p.grad = keep(e.grads[i]!)));
+          last.scores?.dispose();
+          last.scores = keep(e.scores.detach());
+          return e.loss.detach();
+        }),
+      );
+      lbfgs.zeroGrad();
+      return { scores: last.scores! };
+    }
+    return tidy(() => {
+      const { images, scores, grads } = evaluate();
+      param.params.forEach((p, i) => (p.grad = kind === 'normalized-gradient' ? normalizedGradient(grads[i]!) : grads[i]!));
+      optimizer!.step();
+      param.params.forEach((p) => (p.grad = null));
+      param.project?.();
+      return {
+        scores: keep(scores.detach()),
+        images: needsImageGradient ? keep(images.detach()) : undefined,
+        imageGradient: needsImageGradient ? keep(grads[param.params.length]!) : undefined,
+      };
+    });
+  };
   try {
     const initial = await scoreOf(() => param.image());
     const curve: number[] = [];
     for (let step = 1; step <= steps; step++) {
-      const kept = tidy(() => {
-        const images = param.image();
-        const transformed = fitToSize(transforms.reduce((x, t) => t.apply(x, random), images), [h, w]);
-        const z = normalize(transformed, opts.normalization);
-        const scores = objective.score(forwardCapturing(model, layers, z));
-        const penalty = totalPenalty(regularizers, images, normalize(images, opts.normalization));
-        const loss = sum(penalty ? add(neg(scores), penalty) : neg(scores));
-        const grads = grad(loss, needsImageGradient ? [...param.params, images] : param.params);
-        param.params.forEach((p, i) => (p.grad = grads[i]!));
-        optimizer.step();
-        param.params.forEach((p) => (p.grad = null));
-        return {
-          scores: keep(scores.detach()),
-          images: needsImageGradient ? keep(images.detach()) : undefined,
-          imageGradient: needsImageGradient ? keep(grads[param.params.length]!) : undefined,
-        };
-      });
+      const kept = await takeStep();
       try {
         const scores = (await kept.scores.toArray()) as Float32Array;
         curve.push(scores.reduce((a, b) => a + b, 0) / scores.length);
@@ -168,14 +218,15 @@ export async function renderVis(model: Module, objective: Objective, opts: Rende
     const final = await scoreOf(() => images);
     const probabilities = noGrad(() =>
       tidy(() => {
-        const out = model.forward(normalize(images, opts.normalization));
+        const out = model.forward(normalize(fitToSize(images, [h, w]), opts.normalization));
         return out.rank === 2 ? softmax(out, 1) : null;
       }),
     );
     return { images, curve, initial, final, probabilities };
   } finally {
     if (typeof opts.param !== 'object') param.dispose();
-    for (const t of optimizer.stateDict().tensors.values()) t.dispose();
+    for (const t of optimizer?.stateDict().tensors.values() ?? []) t.dispose();
+    lbfgs?.reset();
     wasTraining.forEach(([m, t]) => (m.training = t));
   }
 }

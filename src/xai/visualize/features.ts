@@ -5,13 +5,16 @@
  * whether the net sees the class in its own picture (predicted class and probability).
  */
 import type { Module } from '../../nn/module.ts';
-import type { Tensor } from '../../tensor/tensor.ts';
 import { chwToImage } from '../../viz/image.ts';
 import { makeGrid } from '../../viz/grid.ts';
 import type { RGBAImage } from '../../viz/image.ts';
 import { highFrequencyShare } from '../optimize/fourier.ts';
 import { channel, classLogit, classProbability, neuron, type Objective, type PerImage } from '../optimize/objectives.ts';
-import { renderVis, type RenderOptions, type RenderResult } from '../optimize/render.ts';
+import { forwardCapturing, renderVis, type RenderOptions, type RenderResult } from '../optimize/render.ts';
+import { noGrad } from '../../autograd/node.ts';
+import { normalize, type Normalization } from '../../data/normalization.ts';
+import { slice } from '../../tensor/ops/views.ts';
+import { tidy, type Tensor } from '../../tensor/tensor.ts';
 
 /** What to visualise: a class of the output, or a channel (mean over positions) or neuron (one position) of a layer. */
 export type FeatureTarget =
@@ -33,11 +36,74 @@ export interface FeatureVisResult extends RenderResult {
   predicted: Array<{ class: number; probability: number }> | null;
   /** Per image: the share of spectral energy above half Nyquist (channel mean), a measure of high-frequency noise. */
   highFrequency: number[];
+  /** Per image, for a channel or neuron with exemplar images given: the data set image that excites the same unit most. */
+  exemplars: Exemplar[] | null;
+  /**
+   * Per image: its final activation / its unit's top exemplar's (> 1: the picture excites the unit
+   * more than any image searched); NaN where no image searched excites the unit (top value <= 0),
+   * since a multiple of a non-positive number says nothing.
+   */
+  exemplarRatio: number[] | null;
 }
 
-export async function visualizeFeatures(model: Module, target: FeatureTarget, opts: RenderOptions): Promise<FeatureVisResult> {
+/** A unit's top data set exemplar: the largest value of the visualisation's own measure over the images searched. */
+export interface Exemplar {
+  channel: number;
+  /** Index into the images searched. */
+  image: number;
+  value: number;
+}
+
+/**
+ * Per channel of a channel or neuron target, the image of `images` [N, C, H, W] (in [0, 1]) with the
+ * largest value of the same objective: the channel's mean over positions, or the neuron at its
+ * position. (Top-activation tallies rank images by their peak over all positions, a different
+ * measure from a channel's mean; the ratio must compare like with like.)
+ */
+export async function topExemplars(model: Module, target: Extract<FeatureTarget, { layer: string }>, images: Tensor, normalization: Normalization, batchSize = 256): Promise<Map<number, Exemplar>> {
+  const channels = [...new Set(typeof target.channel === 'number' ? [target.channel] : target.channel)];
+  const layer = model.getSubmodule(target.layer);
+  const best = new Map<number, Exemplar>(channels.map((c) => [c, { channel: c, image: -1, value: -Infinity }]));
+  const n = images.shape[0]!;
+  const wasTraining = model.namedModules().map(([, m]) => [m, m.training] as const);
+  model.eval();
+  try {
+    for (let start = 0; start < n; start += batchSize) {
+      const end = Math.min(n, start + batchSize);
+      const scores = noGrad(() =>
+        tidy(() => {
+          const ctx = forwardCapturing(model, [[target.layer, layer]], normalize(slice(images, 0, { start, end }), normalization));
+          return channels.map((c) => featureObjective({ ...target, channel: c }).score(ctx));
+        }),
+      );
+      try {
+        for (let j = 0; j < channels.length; j++) {
+          const values = await scores[j]!.toArray();
+          const entry = best.get(channels[j]!)!;
+          values.forEach((v, i) => v > entry.value && Object.assign(entry, { value: v, image: start + i }));
+        }
+      } finally {
+        scores.forEach((t) => t.dispose());
+      }
+    }
+  } finally {
+    wasTraining.forEach(([m, t]) => (m.training = t));
+  }
+  return best;
+}
+
+/**
+ * With `exemplars` (data set images in [0, 1]) and a channel or neuron target, every result is also
+ * reported as a multiple of its unit's top exemplar activation (exemplarRatio).
+ */
+export async function visualizeFeatures(model: Module, target: FeatureTarget, opts: RenderOptions, exemplars?: { images: Tensor; batchSize?: number }): Promise<FeatureVisResult> {
   const objective = featureObjective(target);
   const result = await renderVis(model, objective, opts);
+  let found: Exemplar[] | null = null;
+  if (exemplars && exemplars.images.shape[0]! > 0 && 'layer' in target) {
+    const best = await topExemplars(model, target, exemplars.images, opts.normalization, exemplars.batchSize);
+    found = result.final.map((_, i) => best.get(typeof target.channel === 'number' ? target.channel : target.channel[i]!)!);
+  }
   let predicted: FeatureVisResult['predicted'] = null;
   if (result.probabilities) {
     const p = await result.probabilities.toArray();
@@ -48,7 +114,8 @@ export async function visualizeFeatures(model: Module, target: FeatureTarget, op
       return { class: best, probability: row[best]! };
     });
   }
-  return { ...result, objective: objective.description, predicted, highFrequency: await highFrequencyShares(result.images) };
+  const exemplarRatio = found?.map((e, i) => (e.value > 0 ? result.final[i]! / e.value : NaN)) ?? null;
+  return { ...result, objective: objective.description, predicted, highFrequency: await highFrequencyShares(result.images), exemplars: found, exemplarRatio };
 }
 
 /** highFrequencyShare of every image of [N, C, H, W] (mean over channels). */
@@ -64,9 +131,14 @@ export async function highFrequencyShares(images: Tensor): Promise<number[]> {
 
 /** The images [N, C, H, W] in [0, 1] as one picture, with a caption per tile. */
 export async function featureGrid(images: Tensor, captions?: readonly string[], opts: { title?: string; tileScale?: number } = {}): Promise<RGBAImage> {
+  const [h, w] = [images.shape[2]!, images.shape[3]!];
+  return makeGrid(await imageTiles(images), { tileTitles: captions, title: opts.title, tileScale: opts.tileScale ?? Math.max(1, Math.floor(112 / Math.max(h, w))) });
+}
+
+/** One picture per image of [N, C, H, W] in [0, 1]. */
+export async function imageTiles(images: Tensor): Promise<RGBAImage[]> {
   const [n, c, h, w] = images.shape as [number, number, number, number];
   const values = await images.toArray();
-  const tiles = Array.from({ length: n }, (_, i) => chwToImage(values.subarray(i * c * h * w, (i + 1) * c * h * w), c, h, w));
-  return makeGrid(tiles, { tileTitles: captions, title: opts.title, tileScale: opts.tileScale ?? Math.max(1, Math.floor(112 / Math.max(h, w))) });
+  return Array.from({ length: n }, (_, i) => chwToImage(values.subarray(i * c * h * w, (i + 1) * c * h * w), c, h, w));
 }
 
