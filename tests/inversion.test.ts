@@ -34,7 +34,7 @@ beforeAll(async () => {
 describe('A2 inversion by optimisation on the trained LeNet-5', () => {
   it.each([
     ['adam', 100, 0.1],
-    ['lbfgs', 30, 0.03],
+    ['lbfgs', 20, 0.03],
   ] as const)('%s, %i steps: feature error is small at the first conv layer and falls at every layer; pixel error grows with depth', async (optimizer, steps, firstLayerError) => {
     const results = await invertLayers(model, digits, LAYERS, { normalization: norm, steps, optimizer, seed: 0 });
     console.log(`A2 LeNet-5, 2 test digits, ${optimizer} ${steps} steps: ${results.map((r) => `${r.layer} feature error ${meanOf(r.featureError).toFixed(3)} (from ${meanOf(r.initialFeatureError).toFixed(2)}), pixel RMS ${meanOf(r.pixelError).toFixed(3)}`).join('; ')}`);

@@ -21,6 +21,8 @@ const IMPLEMENTATIONS: Record<string, () => Promise<Run>> = {
   explain: async () => (await import('./explain.ts')).explainCommand,
   sanity: async () => (await import('./sanity.ts')).sanityCommand,
   eval: async () => (await import('./train.ts')).evalCommand,
+  attack: async () => (await import('./attack.ts')).attackCommand,
+  manipulate: async () => (await import('./manipulate.ts')).manipulateCommand,
   'visualize-features': async () => (await import('./visualize.ts')).visualizeFeaturesCommand,
   'visualize-patches': async () => (await import('./visualize-patches.ts')).visualizePatchesCommand,
   'visualize-style': async () => (await import('./visualize-style.ts')).visualizeStyleCommand,

@@ -38,6 +38,10 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   images('val-limit', 'validate on the first n validation images (default: all)'),
   str('resume', 'continue the run in this folder from its last checkpoint', 'dir'),
   flag('detect-anomaly', 'check every backward step for NaN/Inf and name the op that made it (slow)'),
+  str('adversarial', "adversarial training: each batch replaced by its attack, Madry et al.'s PGD or Wong et al.'s FGSM with random start", 'method', ['pgd', 'fgsm-rs']),
+  num('eps', "with --adversarial: the L-inf budget in pixel units, 0 to 1 (default: 0.3, MNIST's)", { min: 0, max: 1 }),
+  num('alpha', 'with --adversarial: the attack step (default: 1.25 eps for fgsm-rs; 2.5 eps / steps, at least eps / 30, for pgd)', { min: 0, max: 1, minExclusive: true }),
+  int('attack-steps', 'with --adversarial pgd: PGD steps per batch (default: 40)', 1, 10_000),
 ];
 
 export const EVAL_OPTIONS: readonly OptionSpec[] = [
@@ -219,6 +223,41 @@ export const VISUALIZE_STYLE_OPTIONS: readonly OptionSpec[] = [
   out('runs/visualize-style'),
 ];
 
+/** `manipulate` (src/cli/manipulate.ts): C4, an input changed so that its explanation matches another image's (Dombrowski et al. 2019). */
+export const MANIPULATE_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's); both images come from its validation split"),
+  str('method', 'the explanation manipulated (default: saliency)', 'name', ['saliency', 'input-x-gradient', 'ig', 'guided']),
+  int('index', 'the validation image that is changed (default: 0)', 0, MAX_IMAGES, 'i'),
+  int('target-index', 'the validation image whose explanation is the target map (default: 1)', 0, MAX_IMAGES, 'j'),
+  int('steps', 'Adam steps (default: 300)', 1, 100_000),
+  num('lr', "Adam's learning rate in pixel units (default: 0.01)", { min: 0, max: 1, minExclusive: true }),
+  num('beta', 'softplus sharpness replacing ReLU during the optimisation (default: 10)', { min: 0, max: 1e4, minExclusive: true }),
+  num('gamma', 'weight of the output term ||g(x_adv) - g(x)||^2 (default: 0.001; the maps sum to 1)', { min: 0, max: 1e9 }),
+  int('ig-steps', 'Integrated Gradients: Gauss-Legendre points on the path (default: 16)', 1, 1_000),
+  out('runs/manipulate-<arch>-<method>'),
+];
+
+/** `attack` (src/cli/attack.ts): C1 adversarial examples, accuracy under attack and the gradient-masking checks. */
+export const ATTACK_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's); the images come from its validation split"),
+  str('attacks', 'comma-separated: fgsm, pgd, pgd-l2, cw, lbfgs (default: fgsm,pgd)', 'list'),
+  str('eps', 'L-inf budgets in pixel units, each 0 to 1, for fgsm and pgd (default: 0.05,0.1,0.2,0.3)', 'list'),
+  str('eps-l2', 'L2 budgets for pgd-l2, and where cw and lbfgs are scored (default: 0.5,1,2,3)', 'list'),
+  images('n', 'validation images attacked (default: 500)', 60_000),
+  int('steps', 'PGD steps (default: 40)', 1, 100_000),
+  num('alpha', 'PGD step size in pixel units (default: 2.5 eps / steps)', { min: 0, max: 1, minExclusive: true }),
+  int('restarts', 'PGD runs from random starts per image (default: 1); the masking check uses at least 5', 1, 1_000),
+  int('target', 'targeted attack: make the model predict this class (images of that class are left out)', 0, 1_000_000, 'k'),
+  str('transfer-from', 'another model (run folder or .safetensors) whose PGD adversarials are replayed on --model (the transfer check)', 'model'),
+  str('transfer-arch', 'the architecture of a --transfer-from .safetensors that does not record it', 'name', MODELS),
+  seed,
+  out('runs/attack-<arch>-<dataset>'),
+];
+
 export const COMMANDS: readonly CommandSpec[] = [
   { name: 'main', summary: 'train LeNet-5 on MNIST, explain test images with every method, write runs/main/report.html', options: MAIN_OPTIONS },
   { name: 'demo', summary: 'fit an MLP on MNIST and print the loss falling (the engine end to end)', options: DEMO_OPTIONS },
@@ -227,6 +266,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'explain', summary: 'explain one image (--image file.png or --index i) with one or more methods', options: EXPLAIN_OPTIONS },
   { name: 'sanity', summary: "Adebayo et al.'s sanity checks of explanation methods", options: SANITY_OPTIONS },
   { name: 'eval', summary: 'accuracy of a trained run', options: EVAL_OPTIONS },
+  { name: 'attack', summary: 'adversarial examples (FGSM, PGD L-inf / L2, C&W, L-BFGS): accuracy and success against epsilon, pictures, gradient-masking checks', options: ATTACK_OPTIONS },
+  { name: 'manipulate', summary: "manipulated explanations: an image changed so that its explanation matches another image's while the output stays (Dombrowski et al. 2019)", options: MANIPULATE_OPTIONS },
   { name: 'visualize-features', summary: 'feature visualisation: the input that excites a class, channel or neuron (also: glassbox visualize features)', options: VISUALIZE_FEATURES_OPTIONS },
   { name: 'visualize-circuit', summary: "a conv unit's strongest input channels, the weights between them, and what zeroing each connection does (also: glassbox visualize circuit)", options: VISUALIZE_CIRCUIT_OPTIONS },
   { name: 'visualize-invert', summary: 'inversion by optimisation: validation images reconstructed from their code at each layer, with feature and pixel errors (also: glassbox visualize invert)', options: VISUALIZE_INVERT_OPTIONS },

@@ -24,6 +24,7 @@ import { CosineAnnealingLR, OneCycleLR, StepLR } from '../train/schedulers.ts';
 import { linePlot } from '../viz/plot.ts';
 import { writeJson, writePng } from '../viz/node.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { adversarialBatchHook, adversarialTrainingSettings, type AdversarialTrainingSettings } from '../xai/attacks/adversarial-training.ts';
 
 export { TRAIN_OPTIONS, EVAL_OPTIONS } from './options.ts';
 
@@ -31,7 +32,25 @@ export function lossFor(recipe: Recipe): LossFn {
   return recipe.loss === 'hinge' ? (l, y) => gb.multiMarginLoss(l, y) : (l, y) => gb.crossEntropy(l, y);
 }
 
-function configFrom(args: ParsedArgs): RunConfig {
+/** A run's config; `adversarial` is set for adversarial training (recorded in the checkpoint, so --resume keeps it). */
+type TrainConfig = RunConfig & { adversarial?: AdversarialTrainingSettings };
+
+/** --adversarial pgd|fgsm-rs with --eps, --alpha, --attack-steps (the last three only with it). */
+function adversarialFrom(o: ParsedArgs['options']): AdversarialTrainingSettings | undefined {
+  const given = ['eps', 'alpha', 'attack-steps'].filter((n) => o[n] !== undefined);
+  if (o.adversarial === undefined) {
+    if (given.length) throw new UsageError(`${given.map((n) => `--${n}`).join(', ')} set${given.length === 1 ? 's' : ''} the attack of adversarial training; add --adversarial pgd or --adversarial fgsm-rs`);
+    return undefined;
+  }
+  const num = (name: string) => (o[name] === undefined ? undefined : numberOption(o, name, 0));
+  try {
+    return adversarialTrainingSettings(stringOption(o, 'adversarial', ''), { eps: num('eps'), alpha: num('alpha'), steps: num('attack-steps') });
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace('glassbox.attacks: ', '').replace('glassbox.attacks.adversarial training: ', '--'));
+  }
+}
+
+function configFrom(args: ParsedArgs): TrainConfig {
   const o = args.options;
   const model = stringOption(o, 'model', '');
   const dataset = stringOption(o, 'dataset', '');
@@ -56,6 +75,7 @@ function configFrom(args: ParsedArgs): RunConfig {
     shift: o.shift === undefined ? recipe.shift : shiftOption(o),
     limit: o.limit === undefined ? undefined : numberOption(o, 'limit', 0),
     valLimit: o['val-limit'] === undefined ? undefined : numberOption(o, 'val-limit', 0),
+    adversarial: adversarialFrom(o),
   };
 }
 
@@ -127,11 +147,11 @@ export async function train(args: ParsedArgs, testing: TrainTesting = {}): Promi
 }
 
 /** The run, holding `out`'s lock: a fresh one with `fresh`'s config, else resumed from `out`'s checkpoint. */
-async function trainLocked(args: ParsedArgs, out: string, fresh: RunConfig | undefined, testing: TrainTesting): Promise<void> {
+async function trainLocked(args: ParsedArgs, out: string, fresh: TrainConfig | undefined, testing: TrainTesting): Promise<void> {
   // verifies every field and both files' hashes, and removes what a killed run left half-written
   const checkpoint = fresh ? undefined : readCheckpoint(out, { repair: true });
   if (fresh) removeStale(out);
-  const config = checkpoint?.state.config ?? fresh!;
+  const config: TrainConfig = checkpoint?.state.config ?? fresh!;
   if (checkpoint) config.epochs = numberOption(args.options, 'epochs', config.epochs);
   if (args.options['detect-anomaly']) gb.setAnomalyDetection(true);
 
@@ -171,8 +191,14 @@ async function trainLocked(args: ParsedArgs, out: string, fresh: RunConfig | und
     else console.error(`resuming after epoch ${state.epoch}`);
   }
 
+  if (config.adversarial) {
+    // a resumed run's settings come from its checkpoint: checked again, as a damaged file could hold anything
+    const a = adversarialTrainingSettings(config.adversarial.method, config.adversarial);
+    console.error(`adversarial training: ${a.method}, eps ${a.eps}, alpha ${a.alpha}, ${a.steps} attack step${a.steps === 1 ? '' : 's'} per batch`);
+  }
   await fit(model, {
     epochs: config.epochs,
+    perturbBatch: config.adversarial ? adversarialBatchHook(model, adversarialTrainingSettings(config.adversarial.method, config.adversarial), { mean: spec.mean, std: spec.std }) : undefined,
     startEpoch: checkpoint?.state.epoch ?? 0,
     optimizer,
     afterStep,
@@ -183,7 +209,7 @@ async function trainLocked(args: ParsedArgs, out: string, fresh: RunConfig | und
     onEpoch: async (record) => {
       history.push(record);
       const described = modelMetadata({ architecture: config.model, dataset: config.dataset, input: modelInput, normalization: { mean: spec.mean, std: spec.std } });
-      const modelBytes = await saveSafetensors(model, { metadata: { ...described, epoch: String(record.epoch) } });
+      const modelBytes = await saveSafetensors(model, { metadata: { ...described, epoch: String(record.epoch), ...(config.adversarial ? { adversarial: JSON.stringify(config.adversarial) } : {}) } });
       const opt = optimizer.stateDict();
       const optTensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
       for (const [name, t] of opt.tensors) optTensors.set(name, { shape: t.shape, data: (await t.toArray()) as Float32Array });

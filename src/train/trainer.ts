@@ -34,6 +34,8 @@ export interface FitOptions {
   /** Called after every optimiser step (learning-rate schedules). */
   afterStep?: () => void;
   loss: LossFn;
+  /** Replaces each training batch before its step (adversarial training: src/xai/attacks/adversarial-training.ts); gets and returns normalised images. */
+  perturbBatch?: (x: Tensor, y: Tensor) => Tensor;
   train: DataLoader;
   val?: DataLoader;
   /** First epoch number (when resuming). */
@@ -88,8 +90,9 @@ export async function fit(model: Module, opts: FitOptions): Promise<EpochRecord[
     for (const batch of opts.train.batches(epoch)) {
       const count = batch.y.size;
       const stepStats = tidy(() => {
+        const x = opts.perturbBatch ? opts.perturbBatch(batch.x, batch.y) : batch.x;
         opts.optimizer.zeroGrad();
-        const logits = model.forward(batch.x);
+        const logits = model.forward(x);
         const loss = opts.loss(logits, batch.y);
         loss.backward();
         opts.optimizer.step();

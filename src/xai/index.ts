@@ -25,4 +25,5 @@ export * from './sanity.ts';
 export * from './shift.ts';
 export * as units from './units/index.ts';
 export * as optimize from './optimize/index.ts';
+export * as attacks from './attacks/index.ts';
 export * from './visualize/features.ts';

@@ -20,6 +20,8 @@ import type { Tensor } from '../../tensor/tensor.ts';
 export interface ObjectiveContext {
   activation(layer: string): Tensor;
   output: Tensor;
+  /** The model input the output came from (normalised), for objectives that differentiate through it (explanation manipulation). */
+  input?: Tensor;
 }
 
 export class Objective {

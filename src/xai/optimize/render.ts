@@ -97,6 +97,7 @@ export function forwardCapturing(model: Module, layers: Array<[string, Module]>,
   }
   return {
     output,
+    input: z,
     activation: (layer) => {
       const a = captured.get(layer);
       if (!a) throw new Error(`glassbox.xai.optimize: layer '${layer}' did not run in the forward pass`);
