@@ -22,6 +22,7 @@
  * of its last (renderVis's onStep), PyTorch's after one untimed step.
  */
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { init, kernelSubgroupSize, kernelTarget, normalization, tidy, type Tensor } from '../src/index.ts';
 import { CifarNet } from '../src/nn/models/cifar-net.ts';
@@ -90,6 +91,7 @@ function torchRun(task: object): TorchResult | null {
 }
 
 const started = performance.now();
+const loadAtStart = loadavg()[0]!;
 const { adapter } = await init();
 const info = machine();
 console.error(`glassbox visualize bench: ${adapter.description || adapter.device}; ${info.cpu}, ${info.cores} cores; ${steps} steps per run`);
@@ -155,7 +157,7 @@ if (!argv.includes('--no-write')) {
     '## Input optimisation: feature visualisation and style transfer (`bench/visualize.ts`)',
     '',
     `- date: ${date}`,
-    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}; **shared with other engineers' jobs during the run** (load average above 8 on the 2 cores): absolute figures are low, the ratio is the figure to read, both engines timed in the same run`,
+    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (above ${info.cores}: other jobs shared the cores, so absolute figures are low and move from run to run; both engines are timed in the same run, and their ratio is the figure to read)`,
     `- adapter: ${adapter.description || adapter.device}; glassbox kernel target \`${kernelChoice(kernelTarget(), kernelSubgroupSize())}\``,
     `- torch: ${torchNote} (bench/peers/visualize_torch.py, the same loops; its Fourier image uses torch.fft.irfft2, glassbox's a DFT by matmuls)`,
     `- command: \`node scripts/run-ts.mjs bench/visualize.ts${argv.length ? ` ${argv.join(' ')}` : ''}\` (${seconds.toFixed(0)} s)`,

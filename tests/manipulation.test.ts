@@ -8,6 +8,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as gb from '../src/index.ts';
 import { differentiableAttribution, heatmap, libraryAttribution, manipulateExplanation, MANIPULATED_METHODS, smoothRelus } from '../src/xai/attacks/manipulation.ts';
 import { validationImages } from '../src/cli/visualize-invert.ts';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, UsageError } from '../src/cli/args.ts';
+import { MANIPULATE_OPTIONS } from '../src/cli/options.ts';
+import { manipulateCommand } from '../src/cli/manipulate.ts';
+import { MnistCnn } from '../src/nn/models/mnist-cnn.ts';
 import { trainedModel } from './trained-models.ts';
 
 let model: gb.nn.Module;
@@ -24,8 +31,8 @@ describe('manipulated explanations (C4)', () => {
   it('the differentiable explanations equal the library methods on the ReLU network', async () => {
     const z = gb.normalize(x, norm);
     for (const method of MANIPULATED_METHODS) {
-      const ours = gb.tidy(() => gb.enableGrad(() => differentiableAttribution(model, z.detach().requiresGrad_(), method, { target: [7], createGraph: false, normalization: norm }).detach()));
-      const library = await libraryAttribution(model, z, method, [7], { normalization: norm });
+      const ours = gb.tidy(() => gb.enableGrad(() => differentiableAttribution(model, z.detach().requiresGrad_(), method, { target: [7], createGraph: false, normalization: norm, igSteps: 8 }).detach()));
+      const library = await libraryAttribution(model, z, method, [7], { normalization: norm, igSteps: 8 });
       const [a, b] = [await ours.toArray(), await library.toArray()];
       const scale = Math.max(...Array.from(b, Math.abs));
       expect(scale, method).toBeGreaterThan(0);
@@ -52,9 +59,9 @@ describe('manipulated explanations (C4)', () => {
   });
 
   it("moves the saliency map towards another image's map on the ReLU net while the output stays", async () => {
-    const r = await manipulateExplanation(model, x, other, { method: 'saliency', normalization: norm, steps: 30, lr: 3e-2 });
+    const r = await manipulateExplanation(model, x, other, { method: 'saliency', normalization: norm, steps: 60, lr: 3e-2 });
     const factor = r.relu.mseBefore[0]! / r.relu.mseAfter[0]!;
-    console.log(`C4 saliency, 30 Adam steps: ReLU-net map MSE ${r.relu.mseBefore[0]!.toExponential(3)} -> ${r.relu.mseAfter[0]!.toExponential(3)} (${factor.toFixed(2)}x), output change ${r.relu.outputChange[0]!.toFixed(4)}`);
+    console.log(`C4 saliency, 60 Adam steps: ReLU-net map MSE ${r.relu.mseBefore[0]!.toExponential(3)} -> ${r.relu.mseAfter[0]!.toExponential(3)} (${factor.toFixed(2)}x), output change ${r.relu.outputChange[0]!.toFixed(4)}`);
     expect(factor).toBeGreaterThan(1.5);
     expect(r.relu.outputChange[0]!).toBeLessThan(0.05);
     expect(r.relu.predictedAfter).toEqual(r.relu.predictedBefore);
@@ -63,5 +70,42 @@ describe('manipulated explanations (C4)', () => {
     expect(Math.min(...pixels)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...pixels)).toBeLessThanOrEqual(1);
     [r.adversarial, ...Object.values(r.relu.maps)].forEach((t) => t.dispose());
+  }, 60_000);
+
+  // Dombrowski et al.'s beta-smoothing defence: the explanation of the softplus(beta) net itself, attacked
+  // on that net. Measured here (30 steps, lr 0.03, image 0 -> 1): achieved MSE 2.79e-6 (beta 1), 2.72e-6 (3),
+  // 2.71e-6 (10), 2.99e-6 (30); a drop by 1.69x, 1.68x, 1.54x, 1.37x. So in this short run smoothing
+  // does not make the map harder to move, unlike the paper's larger nets and 1500 steps; what holds at
+  // every beta is that the attack works, which this test checks at beta 1 (beta 10 is the test above).
+  it('the beta-smoothed explanation is still moved at small beta (trend logged)', async () => {
+    const trend: string[] = [];
+    for (const beta of [1]) {
+      const r = await manipulateExplanation(model, x, other, { method: 'saliency', normalization: norm, beta, steps: 30, lr: 3e-2 });
+      const factor = r.smoothed.mseBefore[0]! / r.smoothed.mseAfter[0]!;
+      trend.push(`beta ${beta}: ${r.smoothed.mseBefore[0]!.toExponential(2)} -> ${r.smoothed.mseAfter[0]!.toExponential(2)} (${factor.toFixed(2)}x)`);
+      expect(factor, `beta ${beta}`).toBeGreaterThan(1.2);
+      expect(r.relu.predictedAfter).toEqual(r.relu.predictedBefore);
+      [r.adversarial, ...Object.values(r.relu.maps)].forEach((t) => t.dispose());
+    }
+    console.log(`C4 beta-smoothed saliency map MSE to target, 30 steps: ${trend.join('; ')}`);
+  }, 60_000);
+
+  it('refuses a model whose ReLUs are functions, and an unknown method, naming the fix', async () => {
+    await expect(manipulateExplanation(new MnistCnn(), x, other, { method: 'saliency', normalization: norm, steps: 1 })).rejects.toThrow(/applies 'relu' as a function.*ReLUs are modules/);
+    await expect(manipulateExplanation(model, x, other, { method: 'lrp' as never, normalization: norm })).rejects.toThrow(/unknown explanation method 'lrp'; use saliency/);
+  });
+
+  it('glassbox manipulate writes the pictures, the curve and the JSON; refuses a target equal to the image', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gb-manipulate-'));
+    const run = (extra: string[]) => manipulateCommand(parseArgs(['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--steps', '2', '--out', out, ...extra], MANIPULATE_OPTIONS));
+    await expect(run(['--index', '3', '--target-index', '3'])).rejects.toThrow(UsageError);
+    expect(() => parseArgs(['--method', 'lime'], MANIPULATE_OPTIONS)).toThrow(UsageError);
+    await run(['--method', 'input-x-gradient']);
+    for (const f of ['manipulate.png', 'manipulate-curve.png']) expect(existsSync(join(out, f))).toBe(true);
+    const json = JSON.parse(readFileSync(join(out, 'manipulate.json'), 'utf8'));
+    expect(json.method).toBe('input-x-gradient');
+    expect(json.curve).toHaveLength(2);
+    expect(json.relu.mseBefore).toBeGreaterThan(0);
+    expect(json.relu.predictedAfter).toBe(json.relu.predictedBefore);
   }, 60_000);
 });

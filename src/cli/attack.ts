@@ -168,7 +168,7 @@ export async function attackCommand(args: ParsedArgs): Promise<void> {
     // PGD at the middle epsilon of the list, where accuracy is neither 100% nor 0%
     const eps = epsLinf[Math.floor((epsLinf.length - 1) / 2)]!;
     const pgdAccuracy = async (model: PixelModel, opts: { eps: number; steps: number; restarts: number }, on = pixelModel) => {
-      const adv = await new PGD(model.model, { ...opts, normalization: model.normalization }).attack(x, y, call);
+      const adv = await new PGD(model.model, { ...opts, alpha, normalization: model.normalization }).attack(x, y, call);
       try {
         return targets ? scoreOutcome(await attackOutcome(on, x, adv), labels, targets).accuracy : await accuracyOn(on, adv, y);
       } finally {
@@ -178,7 +178,7 @@ export async function attackCommand(args: ParsedArgs): Promise<void> {
     const base = await pgdAccuracy(pixelModel, { eps, steps, restarts: 1 });
     const moreSteps = await pgdAccuracy(pixelModel, { eps, steps: Math.ceil(2.5 * steps), restarts: 1 });
     list.push({ check: `PGD eps ${eps}: more steps never help the model`, expected: `accuracy with ${Math.ceil(2.5 * steps)} steps <= with ${steps}`, measured: `${pct(moreSteps)} vs ${pct(base)}`, pass: moreSteps <= base });
-    const moreRestarts = Math.max(5, restarts);
+    const moreRestarts = numberOption(o, 'check-restarts', Math.max(5, restarts));
     const restarted = await pgdAccuracy(pixelModel, { eps, steps, restarts: moreRestarts });
     list.push({ check: `PGD eps ${eps}: restarts never help the model`, expected: `accuracy with ${moreRestarts} restarts <= with 1`, measured: `${pct(restarted)} vs ${pct(base)}`, pass: restarted <= base });
     const unbounded = await pgdAccuracy(pixelModel, { eps: 1, steps, restarts: 1 });

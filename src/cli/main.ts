@@ -30,6 +30,7 @@ const IMPLEMENTATIONS: Record<string, () => Promise<Run>> = {
   'visualize-invert': async () => (await import('./visualize-invert.ts')).visualizeInvertCommand,
   'visualize-dream': async () => (await import('./visualize-dream.ts')).visualizeDreamCommand,
   'visualize-decode': async () => (await import('./visualize-decode.ts')).visualizeDecodeCommand,
+  robustness: async () => (await import('./robustness.ts')).robustnessCommand,
 };
 
 /** `glassbox visualize <method> ...` is the command `visualize-<method>` (the grammar has one word per command). */

@@ -234,7 +234,7 @@ export const MANIPULATE_OPTIONS: readonly OptionSpec[] = [
   int('steps', 'Adam steps (default: 300)', 1, 100_000),
   num('lr', "Adam's learning rate in pixel units (default: 0.01)", { min: 0, max: 1, minExclusive: true }),
   num('beta', 'softplus sharpness replacing ReLU during the optimisation (default: 10)', { min: 0, max: 1e4, minExclusive: true }),
-  num('gamma', 'weight of the output term ||g(x_adv) - g(x)||^2 (default: 0.001; the maps sum to 1)', { min: 0, max: 1e9 }),
+  num('gamma', 'weight of the output term ||g(x_adv) - g(x)||^2 (default: 0.1)', { min: 0, max: 1e9 }),
   int('ig-steps', 'Integrated Gradients: Gauss-Legendre points on the path (default: 16)', 1, 1_000),
   out('runs/manipulate-<arch>-<method>'),
 ];
@@ -250,12 +250,27 @@ export const ATTACK_OPTIONS: readonly OptionSpec[] = [
   images('n', 'validation images attacked (default: 500)', 60_000),
   int('steps', 'PGD steps (default: 40)', 1, 100_000),
   num('alpha', 'PGD step size in pixel units (default: 2.5 eps / steps)', { min: 0, max: 1, minExclusive: true }),
-  int('restarts', 'PGD runs from random starts per image (default: 1); the masking check uses at least 5', 1, 1_000),
+  int('restarts', 'PGD runs from random starts per image (default: 1)', 1, 1_000),
+  int('check-restarts', 'PGD restarts of the masking check that restarts never help the model (default: the larger of 5 and --restarts)', 2, 1_000),
   int('target', 'targeted attack: make the model predict this class (images of that class are left out)', 0, 1_000_000, 'k'),
   str('transfer-from', 'another model (run folder or .safetensors) whose PGD adversarials are replayed on --model (the transfer check)', 'model'),
   str('transfer-arch', 'the architecture of a --transfer-from .safetensors that does not record it', 'name', MODELS),
   seed,
   out('runs/attack-<arch>-<dataset>'),
+];
+
+/** `robustness` (src/cli/robustness.ts): C5, accuracy under MNIST-C / CIFAR-10-C corruptions (src/xai/robustness). */
+export const ROBUSTNESS_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's); MNIST-like sets get MNIST-C's corruptions, others CIFAR-10-C's"),
+  str('corruptions', "comma-separated corruption names, or 'all' (default: all 15 of the suite)", 'list'),
+  str('severities', "severities 0-5 as a range or list, e.g. '1-5' or '0,3,5'; 0 is the clean image (default: 0-5)", 'list'),
+  images('n', 'validation images scored (default: 1000)'),
+  int('batch-size', 'images per forward pass (default: 250)', 1, 65_536),
+  int('index', 'the validation image shown under every corruption in corruptions.png (default: 0)', 0, MAX_IMAGES),
+  seed,
+  out('runs/robustness-<arch>-<dataset>'),
 ];
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -275,6 +290,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'visualize-dream', summary: "DeepDream: a validation image changed to raise a layer's activations, with octaves and jitter (also: glassbox visualize dream)", options: VISUALIZE_DREAM_OPTIONS },
   { name: 'visualize-style', summary: 'neural style transfer: an image with the content of one and the Gram-matrix style of another, or a texture synthesised from noise (also: glassbox visualize style)', options: VISUALIZE_STYLE_OPTIONS },
   { name: 'visualize-patches', summary: "top-activating validation patches of a layer's units, cropped to their receptive fields (also: glassbox visualize patches)", options: VISUALIZE_PATCHES_OPTIONS },
+  { name: 'robustness', summary: 'accuracy under common corruptions (MNIST-C or CIFAR-10-C, severities 1-5): a table, curves and a picture of every corruption', options: ROBUSTNESS_OPTIONS },
 ];
 
 export const HELP_FOOTER =

@@ -22,6 +22,7 @@ import type { Tensor } from '../../tensor/tensor.ts';
 import { withSeed } from '../baselines.ts';
 import {
   aboutCentre,
+  applySeparable,
   boxResize,
   diskKernel,
   displace,
@@ -374,15 +375,20 @@ const DCT = (() => {
   return d;
 })();
 
-/** One plane [N, 1, H, W] (H, W multiples of 8, values 0-255 level-shifted) through DCT, quantisation and inverse DCT. */
+/** blockdiag(D, ..., D) of size n (a multiple of 8): the 8 x 8 DCT of every block along an axis. */
+function blockDct(n: number): Tensor {
+  const m = new Float32Array(n * n);
+  for (let b = 0; b < n; b += 8) for (let k = 0; k < 8; k++) for (let i = 0; i < 8; i++) m[(b + k) * n + b + i] = DCT[k * 8 + i]!;
+  return gb.tensor(m, [n, n]);
+}
+
+/** One plane [N, 1, H, W] (H, W multiples of 8, level-shifted 0-255 values) through block DCT, quantisation and inverse DCT. */
 function quantisePlane(plane: Tensor, table: number[]): Tensor {
-  const [n, , h, w] = plane.shape as [number, number, number, number];
-  const blocks = gb.permute(gb.reshape(plane, [n, h / 8, 8, w / 8, 8]), [0, 1, 3, 2, 4]);
-  const d = gb.tensor(DCT, [8, 8]);
-  const q = gb.tensor(Float32Array.from(table), [8, 8]);
-  const coef = gb.matmul(gb.matmul(d, blocks), gb.transpose(d, 0, 1));
-  const restored = gb.matmul(gb.matmul(gb.transpose(d, 0, 1), gb.mul(gb.round(gb.div(coef, q)), q)), d);
-  return gb.reshape(gb.permute(restored, [0, 1, 3, 2, 4]), [n, 1, h, w]);
+  const [h, w] = [plane.shape[2]!, plane.shape[3]!];
+  const [dh, dw] = [blockDct(h), blockDct(w)];
+  const tiled = gb.tensor(Float32Array.from({ length: h * w }, (_, i) => table[(Math.floor(i / w) % 8) * 8 + ((i % w) % 8)]!), [h, w]);
+  const coef = applySeparable(plane, dh, dw);
+  return applySeparable(gb.mul(gb.round(gb.div(coef, tiled)), tiled), gb.transpose(dh, 0, 1), gb.transpose(dw, 0, 1));
 }
 
 /**

@@ -71,12 +71,39 @@ export function gaussianTaps(sigma: number, truncate = 4): number[] {
   return taps.map((t) => t / total);
 }
 
+/**
+ * The [n, n] matrix of a 1-D correlation with `taps` (odd length) along an axis of length n,
+ * the edge rule folded in: applying it is one small matmul, far cheaper here than a long conv.
+ */
+export function correlationMatrix(n: number, taps: readonly number[], mode: EdgeMode): Float32Array {
+  const r = (taps.length - 1) / 2;
+  const m = new Float32Array(n * n);
+  for (let o = 0; o < n; o++)
+    for (let k = 0; k < taps.length; k++) {
+      const i = o + k - r;
+      if (mode === 'zeros' && (i < 0 || i >= n)) continue;
+      m[o * n + edgeIndex(i, n, mode)] += taps[k]!;
+    }
+  return m;
+}
+
+/** y = R x C^T per channel of [N, C, H, W]: rows [oh, H] and columns [ow, W] as 2-D matmuls. */
+export function applySeparable(x: Tensor, rows: Tensor, cols: Tensor): Tensor {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const [oh, ow] = [rows.shape[0]!, cols.shape[0]!];
+  const byCols = gb.reshape(gb.matmul(gb.reshape(x, [n * c * h, w]), gb.transpose(cols, 0, 1)), [n, c, h, ow]);
+  const turned = gb.reshape(gb.contiguous(gb.transpose(byCols, 2, 3)), [n * c * ow, h]);
+  const byRows = gb.reshape(gb.matmul(turned, gb.transpose(rows, 0, 1)), [n, c, ow, oh]);
+  return gb.contiguous(gb.transpose(byRows, 2, 3));
+}
+
 /** skimage.filters.gaussian (separable, edges repeated as its default mode 'nearest'); sigma 0 is the identity. */
 export function gaussianBlur(x: Tensor, sigma: number, opts: { truncate?: number; mode?: EdgeMode } = {}): Tensor {
   if (sigma <= 0) return gb.add(x, 0);
   const taps = gaussianTaps(sigma, opts.truncate);
   const mode = opts.mode ?? 'replicate';
-  return filter2d(filter2d(x, taps, 1, taps.length, mode), taps, taps.length, 1, mode);
+  const [h, w] = [x.shape[2]!, x.shape[3]!];
+  return applySeparable(x, gb.tensor(correlationMatrix(h, taps, mode), [h, h]), gb.tensor(correlationMatrix(w, taps, mode), [w, w]));
 }
 
 /**
@@ -185,9 +212,7 @@ export function boxResampleMatrix(inSize: number, outSize: number): Tensor {
 
 /** Resizes H x W to oh x ow with PIL's BOX filter (rows then columns: two matmuls). */
 export function boxResize(x: Tensor, oh: number, ow: number): Tensor {
-  const rows = boxResampleMatrix(x.shape[2]!, oh);
-  const cols = boxResampleMatrix(x.shape[3]!, ow);
-  return gb.matmul(gb.matmul(rows, x), gb.transpose(cols, 0, 1));
+  return applySeparable(x, boxResampleMatrix(x.shape[2]!, oh), boxResampleMatrix(x.shape[3]!, ow));
 }
 
 /** Rounds to the 256 levels of an 8-bit image (the references pass through uint8 between steps). */
@@ -199,28 +224,34 @@ export const toUint8Levels = (x: Tensor): Tensor => gb.div(gb.round(gb.mul(gb.cl
  */
 export function plasmaFractal(rng: Rng, mapsize: number, wibbleDecay: number): Float32Array {
   const m = new Float64Array(mapsize * mapsize);
-  const at = (r: number, c: number) => ((r % mapsize) + mapsize) % mapsize * mapsize + (((c % mapsize) + mapsize) % mapsize);
+  const mask = mapsize - 1; // a power of two: wrap-around by bit mask
+  const at = (r: number, c: number) => ((r & mask) << Math.log2(mapsize)) | (c & mask);
   let step = mapsize;
   let wibble = 100;
-  const wibbled = (v: number) => v / 4 + wibble * rng.uniform(-wibble, wibble);
   while (step >= 2) {
     const half = step / 2;
-    // squares: centre = mean of the four corners + noise
+    // squares: centre = mean of the four corners + noise of amplitude wibble^2
     for (let r = 0; r < mapsize; r += step)
-      for (let c = 0; c < mapsize; c += step) m[at(r + half, c + half)] = wibbled(m[at(r, c)]! + m[at(r + step, c)]! + m[at(r, c + step)]! + m[at(r + step, c + step)]!);
+      for (let c = 0; c < mapsize; c += step)
+        m[at(r + half, c + half)] = (m[at(r, c)]! + m[at(r + step, c)]! + m[at(r, c + step)]! + m[at(r + step, c + step)]!) / 4 + wibble * (2 * rng.next() - 1) * wibble;
     // diamonds: edge midpoints from their two corners and the two square centres beside them
     for (let r = 0; r < mapsize; r += step)
       for (let c = 0; c < mapsize; c += step) {
-        m[at(r, c + half)] = wibbled(m[at(r + half, c + half)]! + m[at(r - half, c + half)]! + m[at(r, c)]! + m[at(r, c + step)]!);
-        m[at(r + half, c)] = wibbled(m[at(r + half, c + half)]! + m[at(r + half, c - half)]! + m[at(r, c)]! + m[at(r + step, c)]!);
+        m[at(r, c + half)] = (m[at(r + half, c + half)]! + m[at(r - half, c + half)]! + m[at(r, c)]! + m[at(r, c + step)]!) / 4 + wibble * (2 * rng.next() - 1) * wibble;
+        m[at(r + half, c)] = (m[at(r + half, c + half)]! + m[at(r + half, c - half)]! + m[at(r, c)]! + m[at(r + step, c)]!) / 4 + wibble * (2 * rng.next() - 1) * wibble;
       }
     step = half;
     wibble /= wibbleDecay;
   }
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of m) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-  return Float32Array.from(m, (v) => (v - lo) / (hi - lo || 1));
+  for (let i = 0; i < m.length; i++) {
+    if (m[i]! < lo) lo = m[i]!;
+    if (m[i]! > hi) hi = m[i]!;
+  }
+  const out = new Float32Array(m.length);
+  for (let i = 0; i < m.length; i++) out[i] = (m[i]! - lo) / (hi - lo || 1);
+  return out;
 }
 
 /** Plasma fractals cropped to h x w, one per image, as [N, 1, H, W]. */

@@ -95,7 +95,7 @@ export interface StyleTransferOptions {
 export interface StyleTransferResult {
   /** [1, C, H, W] in [0, 1]. */
   image: Tensor;
-  /** Per step, the unweighted losses at that step's (last) evaluation. */
+  /** Per step, the unweighted losses at that step's last evaluation (as renderVis's curve). */
   contentLoss: number[];
   styleLoss: number[];
   /** Before the first step and after the last. */
@@ -195,7 +195,8 @@ export async function styleTransfer(model: Module, content: Tensor, style: Tenso
       steps: opts.steps ?? 100,
       seed: opts.seed,
       onStep: (step, scores) => {
-        // renderVis scored the start first; a step's losses are those of its last evaluation (the point L-BFGS's line search accepted)
+        // renderVis scored the start first; a step's losses are those of its last evaluation, as renderVis's curve
+        // (Adam: the point before the update; L-BFGS: the line search's last trial, usually the point it accepted)
         if (step === 1) initialLosses = pending.shift() ?? null;
         const last = pending.pop();
         pending.forEach((t) => t.dispose());
