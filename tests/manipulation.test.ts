@@ -100,12 +100,15 @@ describe('manipulated explanations (C4)', () => {
     const run = (extra: string[]) => manipulateCommand(parseArgs(['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--steps', '2', '--out', out, ...extra], MANIPULATE_OPTIONS));
     await expect(run(['--index', '3', '--target-index', '3'])).rejects.toThrow(UsageError);
     expect(() => parseArgs(['--method', 'lime'], MANIPULATE_OPTIONS)).toThrow(UsageError);
-    await run(['--method', 'input-x-gradient']);
+    // Adam's first steps move each pixel by about lr = 0.1, so the 0.05 budget binds
+    await run(['--method', 'input-x-gradient', '--lr', '0.1', '--eps', '0.05']);
     for (const f of ['manipulate.png', 'manipulate-curve.png']) expect(existsSync(join(out, f))).toBe(true);
     const json = JSON.parse(readFileSync(join(out, 'manipulate.json'), 'utf8'));
     expect(json.method).toBe('input-x-gradient');
     expect(json.curve).toHaveLength(2);
     expect(json.relu.mseBefore).toBeGreaterThan(0);
     expect(json.relu.predictedAfter).toBe(json.relu.predictedBefore);
+    expect(json.maxPixelChange).toBeGreaterThan(0.04);
+    expect(json.maxPixelChange).toBeLessThanOrEqual(0.05 + 1e-6);
   }, 60_000);
 });

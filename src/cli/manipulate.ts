@@ -32,7 +32,7 @@ export async function manipulateCommand(args: ParsedArgs): Promise<void> {
   const targetIndex = numberOption(o, 'target-index', 1);
   if (index === targetIndex) throw new UsageError(`--index and --target-index are both ${targetIndex}: the target map must come from another image; pick a different --target-index`);
   const { model, arch, dataset, normalization } = await loadForVisualization(o);
-  const settings = { beta: numberOption(o, 'beta', 10), gamma: numberOption(o, 'gamma', 0.1), steps: numberOption(o, 'steps', 300), lr: numberOption(o, 'lr', 1e-2), igSteps: numberOption(o, 'ig-steps', 16) };
+  const settings = { beta: numberOption(o, 'beta', 10), gamma: numberOption(o, 'gamma', 0.1), steps: numberOption(o, 'steps', 300), lr: numberOption(o, 'lr', 1e-2), igSteps: numberOption(o, 'ig-steps', 16), epsilon: o.eps === undefined ? undefined : numberOption(o, 'eps', 1) };
   const out = stringOption(o, 'out', `runs/manipulate-${arch}-${method}`);
   const [x, target] = [await validationImages(dataset, index, 1), await validationImages(dataset, targetIndex, 1)];
   const started = Date.now();

@@ -236,6 +236,7 @@ export const MANIPULATE_OPTIONS: readonly OptionSpec[] = [
   num('beta', 'softplus sharpness replacing ReLU during the optimisation (default: 10)', { min: 0, max: 1e4, minExclusive: true }),
   num('gamma', 'weight of the output term ||g(x_adv) - g(x)||^2 (default: 0.1)', { min: 0, max: 1e9 }),
   int('ig-steps', 'Integrated Gradients: Gauss-Legendre points on the path (default: 16)', 1, 1_000),
+  num('eps', 'largest change of a pixel, in [0, 1] units (default: none, only the pixel range, as in the paper)', { min: 0, max: 1, minExclusive: true }),
   out('runs/manipulate-<arch>-<method>'),
 ];
 

@@ -27,3 +27,4 @@ export * as units from './units/index.ts';
 export * as optimize from './optimize/index.ts';
 export * as attacks from './attacks/index.ts';
 export * from './visualize/features.ts';
+export * as robustness from './robustness/index.ts';

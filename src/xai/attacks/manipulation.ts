@@ -22,7 +22,7 @@ import { ReLU, Sequential, Softplus } from '../../nn/layers.ts';
 import type { Module } from '../../nn/module.ts';
 import { softmax } from '../../tensor/ops/activation.ts';
 import { tensor } from '../../tensor/ops/creation.ts';
-import { abs, add, div, mul, neg, relu, square, sub } from '../../tensor/ops/elementwise.ts';
+import { abs, add, clamp, div, mul, neg, relu, square, sub } from '../../tensor/ops/elementwise.ts';
 import { amax, argmax, mean, sum } from '../../tensor/ops/reduce.ts';
 import { reshape, unsqueeze } from '../../tensor/ops/views.ts';
 import { shapeStr } from '../../tensor/shape.ts';
@@ -33,6 +33,7 @@ import { makeBaseline } from '../baselines.ts';
 import { InputXGradient, Saliency } from '../gradient.ts';
 import { IntegratedGradients, quadrature } from '../integrated-gradients.ts';
 import { imageParamFrom } from '../optimize/param-from-image.ts';
+import type { ImageParam } from '../optimize/param.ts';
 import { Objective, type ObjectiveContext } from '../optimize/objectives.ts';
 import { renderVis } from '../optimize/render.ts';
 
@@ -176,6 +177,8 @@ export interface ManipulationOptions {
   lr?: number;
   /** Integrated Gradients' Gauss-Legendre points (default 16). */
   igSteps?: number;
+  /** Largest change of a pixel, L-inf in [0, 1] units (default: none, only the pixel range; the paper sets no budget). */
+  epsilon?: number;
   /** After every step: its number (1-based) and the loss of every image. */
   onStep?: (step: number, loss: Float32Array) => void;
 }
@@ -209,6 +212,17 @@ export interface ManipulationResult {
   maxPixelChange: number[];
 }
 
+/**
+ * The pixel parametrisation, projected after each step onto [x - epsilon, x + epsilon] as well as
+ * [0, 1]; `bounds` are the caller's to dispose (the parametrisation's pixels become the result).
+ */
+function withinBudget(param: ImageParam, images: Tensor, epsilon: number | undefined): { param: ImageParam; bounds: Tensor[] } {
+  if (epsilon === undefined) return { param, bounds: [] };
+  const [low, high] = noGrad(() => [clamp(sub(images, epsilon), { min: 0 }), clamp(add(images, epsilon), { max: 1 })]);
+  const pixels = param.params[0]!;
+  return { param: { ...param, project: () => noGrad(() => tidy(() => void pixels.assign(clamp(pixels, { min: low!, max: high! }).contiguous()))) }, bounds: [low!, high!] };
+}
+
 const read = async (t: Tensor): Promise<number[]> => {
   try {
     return Array.from(await t.toArray());
@@ -228,6 +242,7 @@ export async function manipulateExplanation(model: Module, images: Tensor, targe
     throw new Error(`glassbox.xai.attacks: manipulation needs images and target images of one shape [N, C, H, W] in [0, 1], got ${shapeStr(images.shape)} and ${shapeStr(targetImages.shape)}`);
   const beta = opts.beta ?? 10;
   const gamma = opts.gamma ?? 0.1;
+  if (opts.epsilon !== undefined && !(opts.epsilon > 0 && opts.epsilon <= 1)) throw new Error(`glassbox.xai.attacks: epsilon must be in (0, 1] (pixel units), got ${opts.epsilon}`);
   if (!(gamma >= 0 && Number.isFinite(gamma))) throw new Error(`glassbox.xai.attacks: gamma must be a number >= 0, got ${gamma}`);
   const igSteps = opts.igSteps ?? 16;
   const attributionOptions = { igSteps, normalization };
@@ -265,6 +280,7 @@ export async function manipulateExplanation(model: Module, images: Tensor, targe
   const restore = smoothRelus(model, beta);
   let result: Awaited<ReturnType<typeof renderVis>> | undefined;
   let smoothed: MapDistances;
+  let budget: ReturnType<typeof withinBudget> | undefined;
   try {
     // the smoothed network's maps, with createGraph off (plain first-order gradients)
     const smoothMap = (x: Tensor, target: number[]) =>
@@ -287,10 +303,11 @@ export async function manipulateExplanation(model: Module, images: Tensor, targe
       const outputTerm = sum(square(sub(softmax(ctx.output, 1), probabilities)), { dim: 1 });
       return neg(add(maps, mul(outputTerm, gamma)));
     };
+    budget = withinBudget(imageParamFrom(images), images, opts.epsilon);
     result = await renderVis(model, new Objective([], loss, `manipulate ${method}`), {
       inputShape: [c, h, w],
       normalization,
-      param: imageParamFrom(images),
+      param: budget.param,
       optimizer: 'adam',
       lr: opts.lr ?? 1e-3,
       steps: opts.steps ?? 300,
@@ -302,6 +319,7 @@ export async function manipulateExplanation(model: Module, images: Tensor, targe
     [smoothAfter, smoothTarget].forEach((t) => t.dispose());
   } finally {
     restore();
+    budget?.bounds.forEach((t) => t.dispose());
   }
   result.probabilities?.dispose();
   const adversarial = result.images;
