@@ -214,7 +214,8 @@ export async function attackCommand(args: ParsedArgs): Promise<void> {
         tiles.push(chwToImage(xi, data.channels, data.height, data.width));
         tiles.push(chwToImage(delta.map((d) => 0.5 + (0.5 * d) / scale), data.channels, data.height, data.width));
         tiles.push(chwToImage(ai, data.channels, data.height, data.width));
-        titles.push(`x: ${e.outcome.clean[i]}`, `d x${(0.5 / scale).toFixed(1)}`, `adv: ${e.outcome.adversarial[i]}`);
+        // an image the attack left alone (no adversarial found) has no perturbation to amplify
+        titles.push(`x: ${e.outcome.clean[i]}`, scale < 1e-9 ? 'd = 0' : `d x${(0.5 / scale).toFixed(1)}`, `adv: ${e.outcome.adversarial[i]}`);
       }
     }
     return makeGrid(tiles, { cols: 3 * show, tileScale: data.height <= 32 ? 3 : 1, tileTitles: titles, rowTitles, title: `${loaded.arch}: x, perturbation (amplified), x + delta` });
