@@ -72,17 +72,26 @@ export class PixelModel {
 
   /** 1 where the model's prediction meets the attacker's goal (not y; or the target), else 0: [N]. */
   fooled(pixels: Tensor, y: Tensor, target: Tensor | undefined): Tensor {
-    return noGrad(() => {
-      const predicted = argmax(this.logits(pixels), { dim: 1 });
-      return target ? eq(predicted, target) : ne(predicted, y);
-    });
+    return noGrad(() => goalMet(this.logits(pixels), y, target));
   }
 }
 
-/** The gradient of the summed per-image loss with respect to the pixels (the model's parameters get none). */
-export function lossGradient(m: PixelModel, pixels: Tensor, y: Tensor, target: Tensor | undefined, loss: AttackLoss = adversarialLoss): Tensor {
+/** The gradient of the summed per-image loss with respect to the pixels (the model's parameters get none), and the logits it came from. */
+export function lossGradientAndLogits(m: PixelModel, pixels: Tensor, y: Tensor, target: Tensor | undefined, loss: AttackLoss = adversarialLoss): { gradient: Tensor; logits: Tensor } {
   const x = pixels.detach().requiresGrad_();
-  return grad([sum(loss(m.logits(x), y, target))], [x])[0]!;
+  const logits = m.logits(x);
+  return { gradient: grad([sum(loss(logits, y, target))], [x])[0]!, logits: logits.detach() };
+}
+
+/** The gradient of the summed per-image loss with respect to the pixels. */
+export function lossGradient(m: PixelModel, pixels: Tensor, y: Tensor, target: Tensor | undefined, loss: AttackLoss = adversarialLoss): Tensor {
+  return lossGradientAndLogits(m, pixels, y, target, loss).gradient;
+}
+
+/** 1 where logits meet the attacker's goal (not y; or the target), else 0: [N]. */
+export function goalMet(logits: Tensor, y: Tensor, target: Tensor | undefined): Tensor {
+  const predicted = argmax(logits, { dim: 1 });
+  return target ? eq(predicted, target) : ne(predicted, y);
 }
 
 /** [N] -> [N, 1, 1, 1] (broadcasts over an image batch's other axes). */

@@ -7,11 +7,11 @@
  */
 import type { Module } from '../../nn/module.ts';
 import { rand, randn } from '../../tensor/ops/creation.ts';
-import { add, div, mul, sign, sub } from '../../tensor/ops/elementwise.ts';
+import { add, div, maximum, mul, sign, sub } from '../../tensor/ops/elementwise.ts';
 import { sum } from '../../tensor/ops/reduce.ts';
 import { keep, tidy, type Tensor } from '../../tensor/tensor.ts';
 import { where } from '../../tensor/ops/elementwise.ts';
-import { Attack, checkCount, checkEpsilon, checkPositive, lossGradient, perImage, perImageNorm, project, type AttackNorm, type AttackOptions } from './attack.ts';
+import { Attack, checkCount, checkEpsilon, checkPositive, goalMet, lossGradientAndLogits, perImage, perImageNorm, project, type AttackNorm, type AttackOptions } from './attack.ts';
 
 export interface PGDOptions extends AttackOptions {
   /** Budget: pixel units for L-inf (default 0.3), an L2 distance for L2 (default 2). */
@@ -26,6 +26,8 @@ export interface PGDOptions extends AttackOptions {
   restarts?: number;
   /** Default 'linf'. */
   norm?: AttackNorm;
+  /** Each image keeps its first successful iterate (default true); false returns the last iterate, which transfers better to other models. */
+  keepFirstSuccess?: boolean;
 }
 
 export class PGD extends Attack {
@@ -36,6 +38,7 @@ export class PGD extends Attack {
   readonly randomStart: boolean;
   readonly restarts: number;
   readonly norm: AttackNorm;
+  readonly keepFirstSuccess: boolean;
   /** Called after every step with the iterate (tests check it stays in the ball). */
   onStep?: (step: number, adv: Tensor) => void;
 
@@ -50,6 +53,7 @@ export class PGD extends Attack {
     this.alpha = opts.alpha ?? (2.5 * this.eps) / Math.max(1, this.steps);
     if (this.eps > 0) checkPositive(this.name, 'alpha', this.alpha);
     this.randomStart = opts.randomStart ?? true;
+    this.keepFirstSuccess = opts.keepFirstSuccess ?? true;
     this.restarts = opts.restarts ?? 1;
     checkCount(this.name, 'restarts', this.restarts, 1);
     checkEpsilon(this.name, this.eps, this.norm);
@@ -63,24 +67,45 @@ export class PGD extends Attack {
     return add(x, mul(div(direction, perImageNorm(direction)), perImage(radius, x)));
   }
 
-  /** One run from one start, without the checks of attack() (synchronous; adversarial training calls it every batch). */
-  perturb(x: Tensor, y: Tensor, target?: Tensor): Tensor {
+  /**
+   * One run from one start, without the checks of attack() (synchronous; adversarial training calls it
+   * every batch and trains on the last iterate, as Madry et al.). With `keepFirstSuccess` each image
+   * keeps the first iterate that met the attacker's goal (read from the logits the gradient step
+   * computes anyway), so that a later step cannot undo a success and more steps never help the model.
+   */
+  perturb(x: Tensor, y: Tensor, target?: Tensor, opts: { keepFirstSuccess?: boolean } = {}): Tensor {
     let adv = tidy(() => project(this.norm, this.randomStart ? this.start(x) : x, x, this.eps));
+    let kept: { pixels: Tensor; done: Tensor } | null = null;
     for (let step = 1; step <= this.steps; step++) {
       const next = tidy(() => {
-        const g = lossGradient(this.pixelModel, adv, y, target, this.loss);
+        const { gradient: g, logits } = lossGradientAndLogits(this.pixelModel, adv, y, target, this.loss);
         const direction = this.norm === 'linf' ? sign(g) : div(g, add(perImageNorm(g), 1e-12));
-        return project(this.norm, add(adv, mul(direction, this.alpha)), x, this.eps);
+        const moved = project(this.norm, add(adv, mul(direction, this.alpha)), x, this.eps);
+        if (!opts.keepFirstSuccess) return { moved };
+        const met = goalMet(logits, y, target);
+        const record = kept
+          ? { pixels: keep(where(perImage(kept.done, x), kept.pixels, adv)), done: keep(maximum(kept.done, met)) }
+          : { pixels: keep(mul(adv, 1)), done: keep(met) };
+        return { moved, record };
       });
       if (adv !== x) adv.dispose();
-      adv = next;
+      adv = next.moved;
+      if (next.record) {
+        if (kept) [kept.pixels, kept.done].forEach((t) => t.dispose());
+        kept = next.record;
+      }
       this.onStep?.(step, adv);
+    }
+    if (kept) {
+      const final = tidy(() => where(perImage(kept.done, x), kept.pixels, adv));
+      [kept.pixels, kept.done, adv].forEach((t) => t.dispose());
+      return final;
     }
     return adv === x ? tidy(() => add(x, 0)) : adv;
   }
 
   protected async run(x: Tensor, y: Tensor, target: Tensor | undefined): Promise<Tensor> {
-    let best = keep(this.perturb(x, y, target));
+    let best = keep(this.perturb(x, y, target, { keepFirstSuccess: this.keepFirstSuccess }));
     for (let r = 1; r < this.restarts; r++) {
       const fooled = this.pixelModel.fooled(best, y, target);
       const count = sum(fooled);
@@ -89,7 +114,7 @@ export class PGD extends Attack {
         fooled.dispose();
         break;
       }
-      const candidate = this.perturb(x, y, target);
+      const candidate = this.perturb(x, y, target, { keepFirstSuccess: this.keepFirstSuccess });
       const merged = keep(tidy(() => where(perImage(fooled, x), best, candidate)));
       [fooled, candidate, best].forEach((t) => t.dispose());
       best = merged;
