@@ -10,11 +10,11 @@ import { makeGrid } from '../../viz/grid.ts';
 import type { RGBAImage } from '../../viz/image.ts';
 import { highFrequencyShare } from '../optimize/fourier.ts';
 import { channel, classLogit, classProbability, neuron, type Objective, type PerImage } from '../optimize/objectives.ts';
-import { forwardCapturing, renderVis, type RenderOptions, type RenderResult } from '../optimize/render.ts';
-import { noGrad } from '../../autograd/node.ts';
-import { normalize, type Normalization } from '../../data/normalization.ts';
-import { slice } from '../../tensor/ops/views.ts';
-import { tidy, type Tensor } from '../../tensor/tensor.ts';
+import { renderVis, type RenderOptions, type RenderResult } from '../optimize/render.ts';
+import type { ObjectiveContext } from '../optimize/objectives.ts';
+import { unitPass, type UnitTally } from '../units/statistics.ts';
+import type { Normalization } from '../../data/normalization.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
 
 /** What to visualise: a class of the output, or a channel (mean over positions) or neuron (one position) of a layer. */
 export type FeatureTarget =
@@ -62,33 +62,26 @@ export interface Exemplar {
  */
 export async function topExemplars(model: Module, target: Extract<FeatureTarget, { layer: string }>, images: Tensor, normalization: Normalization, batchSize = 256): Promise<Map<number, Exemplar>> {
   const channels = [...new Set(typeof target.channel === 'number' ? [target.channel] : target.channel)];
-  const layer = model.getSubmodule(target.layer);
   const best = new Map<number, Exemplar>(channels.map((c) => [c, { channel: c, image: -1, value: -Infinity }]));
-  const n = images.shape[0]!;
-  const wasTraining = model.namedModules().map(([, m]) => [m, m.training] as const);
-  model.eval();
-  try {
-    for (let start = 0; start < n; start += batchSize) {
-      const end = Math.min(n, start + batchSize);
-      const scores = noGrad(() =>
-        tidy(() => {
-          const ctx = forwardCapturing(model, [[target.layer, layer]], normalize(slice(images, 0, { start, end }), normalization));
-          return channels.map((c) => featureObjective({ ...target, channel: c }).score(ctx));
-        }),
-      );
-      try {
-        for (let j = 0; j < channels.length; j++) {
-          const values = await scores[j]!.toArray();
-          const entry = best.get(channels[j]!)!;
-          values.forEach((v, i) => v > entry.value && Object.assign(entry, { value: v, image: start + i }));
-        }
-      } finally {
-        scores.forEach((t) => t.dispose());
-      }
-    }
-  } finally {
-    wasTraining.forEach(([m, t]) => (m.training = t));
-  }
+  // one unit-statistics pass (src/xai/units), tallying each channel's own objective per image
+  const tally: UnitTally = {
+    reduce: (activation) => {
+      const ctx: ObjectiveContext = {
+        activation: () => activation,
+        get output(): Tensor {
+          throw new Error('glassbox.xai.visualize: a unit exemplar reads its layer only, not the output');
+        },
+      };
+      return channels.map((c) => featureObjective({ ...target, channel: c }).score(ctx));
+    },
+    absorb: (values, firstImage) => {
+      channels.forEach((c, j) => {
+        const entry = best.get(c)!;
+        values[j]!.forEach((v, i) => v > entry.value && Object.assign(entry, { value: v, image: firstImage + i }));
+      });
+    },
+  };
+  await unitPass(model, images, { layer: target.layer, batchSize, normalization }, [tally]);
   return best;
 }
 
