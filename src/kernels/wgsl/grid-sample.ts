@@ -126,15 +126,15 @@ const batchOf = (g: GridSampleGeometry) => (g.N * g.HO * g.WO < FAST_DIV_LIMIT ?
 
 const corners = (m: GridSampleMode) => (m.mode === 'nearest' ? 1 : 4);
 
-/** One output location per invocation, looping over channels. */
-export function gridSampleForwardLaunch(g: GridSampleGeometry, m: GridSampleMode) {
-  const K = corners(m);
-  const source = `// grid_sample forward: ${m.mode}, ${m.paddingMode} padding, alignCorners ${m.alignCorners}
-${PARAMS}
-@group(0) @binding(0) var<storage, read> input: array<f32>;
-@group(0) @binding(1) var<storage, read> grid: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+/**
+ * What both kernels share: the storage `bindings` in order (then the uniforms), the helpers, and the
+ * start of main for one output location i: its batch n, its place s in the output plane, its corners
+ * (locate) and their weights w. The caller continues the body and closes main.
+ */
+function kernelHead(g: GridSampleGeometry, m: GridSampleMode, bindings: readonly string[]): string {
+  const decls = [...bindings, 'var<uniform> p: Params'].map((b, k) => `@group(0) @binding(${k}) ${b};`).join('\n');
+  return `${PARAMS}
+${decls}
 ${FAST_DIV}
 ${locateSource(m)}
 @compute @workgroup_size(64)
@@ -144,7 +144,15 @@ fn main(${FLAT_INDEX_ARGS}) {
   let n = ${batchOf(g)};
   let s = i - n * p.plane;
   var loc = locate(i);
-  let w = ${K === 4 ? 'weights(loc)' : 'vec4<f32>(1.0, 0.0, 0.0, 0.0)'};
+  let w = ${corners(m) === 4 ? 'weights(loc)' : 'vec4<f32>(1.0, 0.0, 0.0, 0.0)'};`;
+}
+
+/** One output location per invocation, looping over channels. */
+export function gridSampleForwardLaunch(g: GridSampleGeometry, m: GridSampleMode) {
+  const K = corners(m);
+  const bindings = ['var<storage, read> input: array<f32>', 'var<storage, read> grid: array<f32>', 'var<storage, read_write> out: array<f32>'];
+  const source = `// grid_sample forward: ${m.mode}, ${m.paddingMode} padding, alignCorners ${m.alignCorners}
+${kernelHead(g, m, bindings)}
   for (var c = 0u; c < p.C; c++) {
     let base = (n * p.C + c) * p.H * p.W;
     var v = 0.0;
@@ -177,8 +185,6 @@ export function gridSampleBackwardLaunch(g: GridSampleGeometry, m: GridSampleMod
   if (wants.grid) bindings.push('var<storage, read> input: array<f32>');
   if (wants.input) bindings.push('var<storage, read_write> gradInput: array<atomic<u32>>');
   if (wants.grid) bindings.push('var<storage, read_write> gradGrid: array<f32>');
-  bindings.push('var<uniform> p: Params');
-  const decls = bindings.map((b, k) => `@group(0) @binding(${k}) ${b};`).join('\n');
   const scatter = `
       if (loc.ok[k]) {
         // atomic float add: compare-and-swap on the bits (see the header for why not deterministic)
@@ -197,18 +203,7 @@ export function gridSampleBackwardLaunch(g: GridSampleGeometry, m: GridSampleMod
     gx += go * ((v[1] - v[0]) * (1.0 - loc.ty) + (v[3] - v[2]) * loc.ty);
     gy += go * ((v[2] - v[0]) * (1.0 - loc.tx) + (v[3] - v[1]) * loc.tx);`;
   const source = `// grid_sample backward (${[wants.input ? 'input' : '', wants.grid ? 'grid' : ''].filter(Boolean).join(' and ')} gradient): ${m.mode}, ${m.paddingMode} padding, alignCorners ${m.alignCorners}
-${PARAMS}
-${decls}
-${FAST_DIV}
-${locateSource(m)}
-@compute @workgroup_size(64)
-fn main(${FLAT_INDEX_ARGS}) {
-  let i = ${flatIndex()};
-  if (i >= p.n) { return; }
-  let n = ${batchOf(g)};
-  let s = i - n * p.plane;
-  var loc = locate(i);
-  let w = ${K === 4 ? 'weights(loc)' : 'vec4<f32>(1.0, 0.0, 0.0, 0.0)'};
+${kernelHead(g, m, bindings)}
   var gx = 0.0; var gy = 0.0;
   for (var c = 0u; c < p.C; c++) {
     let base = (n * p.C + c) * p.H * p.W;
