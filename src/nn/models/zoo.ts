@@ -83,8 +83,8 @@ export const MODEL_ZOO: Record<string, ZooEntry> = {
     recipe: MIXTURE_RECIPE,
   },
   'mixture-net-wide': {
-    description: 'mixture-of-MNIST net with every conv 3x wider',
-    build: (s) => new MixtureNet({ classes: s.classes, width: 3 }),
+    description: 'mixture-of-MNIST net with 3x the units at conv3 (30)',
+    build: (s) => new MixtureNet({ classes: s.classes, conv3Width: 3 }),
     recipe: MIXTURE_RECIPE,
   },
   'resnet18-narrow': {
