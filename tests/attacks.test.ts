@@ -18,6 +18,7 @@ import { ATTACK_OPTIONS } from '../src/cli/options.ts';
 import { attackCommand } from '../src/cli/attack.ts';
 import { train, TRAIN_OPTIONS } from '../src/cli/train.ts';
 import { trainedModel } from './trained-models.ts';
+import { expectCommandReport } from './command-report.ts';
 
 const normalization = gb.normalization.mnist!;
 const FIXTURE = 'tests/fixtures/models/lenet-mnist.safetensors';
@@ -148,6 +149,7 @@ describe('glassbox attack and train --adversarial', () => {
     const out = mkdtempSync(join(tmpdir(), 'gb-attack-'));
     await attackCommand(parseArgs(['--model', FIXTURE, '--attacks', 'fgsm,pgd', '--eps', '0.1,0.3', '--n', '32', '--steps', '10', '--out', out], ATTACK_OPTIONS));
     for (const f of ['attack.json', 'accuracy-linf.png', 'examples.png', 'checks.md']) expect(existsSync(join(out, f)), f).toBe(true);
+    expectCommandReport(out, { shown: ['accuracy-linf.png', 'examples.png'], listed: ['attack.json', 'checks.md'] });
     const json = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
     const pgd = json.results.find((r: { attack: string }) => r.attack === 'pgd');
     expect(pgd.points.map((p: { eps: number }) => p.eps)).toEqual([0.1, 0.3]);

@@ -22,6 +22,7 @@ import * as opt from '../src/xai/optimize/index.ts';
 import { measureEdit, unitCircuit, withCircuitEdit, type Circuit } from '../src/xai/visualize/circuits.ts';
 import { visualizeFeatures } from '../src/xai/visualize/features.ts';
 import { trainedModel } from './trained-models.ts';
+import { expectCommandReport } from './command-report.ts';
 
 const LAYER = 'features.3'; // conv 6 -> 16, 5x5, no padding, stride 1: reads features.2 (conv1 -> ReLU -> max pool)
 const UNIT = 5;
@@ -151,6 +152,7 @@ describe('glassbox visualize circuit', () => {
     expect(json.edits[0]!.connection.after[0]).not.toBe(json.edits[0]!.connection.before[0]);
     expect(json.visualization.unit.exemplarRatio).toHaveLength(1);
     expect(readPng(join(out, 'circuit.png')).width).toBeGreaterThan(4 * 28);
+    expectCommandReport(out, { shown: ['circuit.png'], listed: ['circuit.json'] });
     const bad = ['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--layer', 'features.0', '--channel', '0', '--out', out];
     await expect(visualizeCircuitCommand(parseArgs(bad, VISUALIZE_CIRCUIT_OPTIONS))).rejects.toThrow(UsageError);
   });

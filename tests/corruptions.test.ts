@@ -21,6 +21,7 @@ import { ROBUSTNESS_OPTIONS } from '../src/cli/options.ts';
 import { robustnessCommand } from '../src/cli/robustness.ts';
 import type { ImageDataset } from '../datasets/index.ts';
 import { trainedModel, type TrainedModel } from './trained-models.ts';
+import { expectCommandReport } from './command-report.ts';
 
 let lenet: TrainedModel;
 let mnist: ImageDataset;
@@ -135,6 +136,7 @@ describe('glassbox robustness', () => {
     const out = mkdtempSync(join(tmpdir(), 'gb-robustness-'));
     await robustnessCommand(parseArgs(['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--corruptions', 'translate,impulse_noise', '--severities', '0-2', '--n', '200', '--out', out], ROBUSTNESS_OPTIONS));
     for (const f of ['robustness.md', 'accuracy.png', 'corruptions.png']) expect(existsSync(join(out, f)), f).toBe(true);
+    expectCommandReport(out, { shown: ['accuracy.png', 'corruptions.png'], listed: ['robustness.md', 'robustness.json'] });
     const json = JSON.parse(readFileSync(join(out, 'robustness.json'), 'utf8')) as { cleanAccuracy: number; accuracy: Array<{ corruption: string; severity: number; accuracy: number }>; suite: string };
     expect(json.suite).toBe('mnist-c');
     expect(json.accuracy.map((r) => `${r.corruption}@${r.severity}`)).toEqual(['translate@1', 'translate@2', 'impulse_noise@1', 'impulse_noise@2']);

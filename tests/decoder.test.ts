@@ -18,6 +18,7 @@ import { parseArgs } from '../src/cli/args.ts';
 import { VISUALIZE_DECODE_OPTIONS } from '../src/cli/options.ts';
 import { visualizeDecodeCommand } from '../src/cli/visualize-decode.ts';
 import { readPng } from '../src/viz/node.ts';
+import { expectCommandReport } from './command-report.ts';
 
 const norm = gb.normalization.mnist!;
 const TRAIN = 512;
@@ -104,6 +105,7 @@ describe('decoder inversion (A2b)', () => {
     expect(json.layers.map((l) => l.layer)).toEqual(['features.0']);
     expect(json.layers[0]!.curve).toHaveLength(1);
     expect(readPng(join(out, 'decode.png')).height).toBeGreaterThan(2 * 28);
+    expectCommandReport(out, { shown: ['decode.png'], listed: ['decode.json'] });
     await visualizeDecodeCommand(parseArgs(argv, VISUALIZE_DECODE_OPTIONS));
     expect(statSync(weights).mtimeMs).toBe(written);
     const again = JSON.parse(readFileSync(join(out, 'decode.json'), 'utf8')) as typeof json;

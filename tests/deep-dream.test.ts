@@ -17,6 +17,7 @@ import * as opt from '../src/xai/optimize/index.ts';
 import { deepDream, octaveSizes } from '../src/xai/visualize/deep-dream.ts';
 import { loadDataset } from '../datasets/index.ts';
 import { trainedModel, type FixtureName } from './trained-models.ts';
+import { expectCommandReport } from './command-report.ts';
 
 async function firstValidationImage(dataset: 'mnist' | 'mnist-mixture'): Promise<gb.Tensor> {
   const data = await loadDataset(dataset, { split: 'test', n: 1 });
@@ -76,6 +77,7 @@ describe('glassbox visualize dream', () => {
     expect(json.octaveSizes).toEqual([[20, 20], [28, 28]]);
     expect(json.final).toBeGreaterThan(json.initial as number);
     for (const name of ['dream-before.png', 'dream-after.png']) expect(readPng(join(out, name)).width).toBe(112);
+    expectCommandReport(out, { shown: ['dream.png'], listed: ['dream-before.png', 'dream-after.png', 'dream.json'] });
     await expect(visualizeDreamCommand(parseArgs(['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--out', out], VISUALIZE_DREAM_OPTIONS))).rejects.toThrow(UsageError);
   });
 });

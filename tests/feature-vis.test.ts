@@ -21,6 +21,7 @@ import { VISUALIZE_FEATURES_OPTIONS } from '../src/cli/options.ts';
 import { visualizeFeaturesCommand } from '../src/cli/visualize.ts';
 import { readPng } from '../src/viz/node.ts';
 import { loadDataset } from '../datasets/index.ts';
+import { expectCommandReport } from './command-report.ts';
 
 const OUT = '/tmp/feature-vis';
 const CLASSES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
@@ -279,6 +280,7 @@ describe('glassbox visualize features', () => {
     expect(json.final[0]!).toBeGreaterThan(json.initial[0]! + 1);
     expect(json.classification.map((c) => c.class)).toEqual([7, 7]);
     const png = readPng(join(out, 'features.png'));
+    expectCommandReport(out, { shown: ['features.png'], listed: ['features.json'] });
     expect(png.width).toBeGreaterThan(2 * 28);
   });
 

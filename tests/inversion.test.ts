@@ -18,6 +18,7 @@ import * as opt from '../src/xai/optimize/index.ts';
 import { invertLayers } from '../src/xai/visualize/inversion.ts';
 import { loadDataset } from '../datasets/index.ts';
 import { trainedModel } from './trained-models.ts';
+import { expectCommandReport } from './command-report.ts';
 
 let model: gb.nn.Module;
 let digits: gb.Tensor;
@@ -67,6 +68,7 @@ describe('glassbox visualize invert', () => {
       expect(l.curve).toHaveLength(5);
     }
     const png = readPng(join(out, 'invert.png'));
+    expectCommandReport(out, { shown: ['invert.png'], listed: ['invert.json'] });
     expect(png.width).toBeGreaterThan(3 * 112);
   });
 

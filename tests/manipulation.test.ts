@@ -16,6 +16,7 @@ import { MANIPULATE_OPTIONS } from '../src/cli/options.ts';
 import { manipulateCommand } from '../src/cli/manipulate.ts';
 import { MnistCnn } from '../src/nn/models/mnist-cnn.ts';
 import { trainedModel } from './trained-models.ts';
+import { expectCommandReport } from './command-report.ts';
 
 let model: gb.nn.Module;
 let x: gb.Tensor;
@@ -104,6 +105,7 @@ describe('manipulated explanations (C4)', () => {
     // Adam's first steps move each pixel by about lr = 0.1, so the 0.05 budget binds
     await run(['--method', 'input-x-gradient', '--lr', '0.1', '--eps', '0.05']);
     for (const f of ['manipulate.png', 'manipulate-curve.png']) expect(existsSync(join(out, f))).toBe(true);
+    expectCommandReport(out, { shown: ['manipulate.png', 'manipulate-curve.png'], listed: ['manipulate.json'] });
     const json = JSON.parse(readFileSync(join(out, 'manipulate.json'), 'utf8'));
     expect(json.method).toBe('input-x-gradient');
     expect(json.curve).toHaveLength(2);

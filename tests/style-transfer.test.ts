@@ -22,6 +22,7 @@ import { forwardCapturing, resolveLayers } from '../src/xai/optimize/render.ts';
 import { generatedTexture, RandomMultiScaleNet, styleTransfer, type StyleTransferResult } from '../src/xai/visualize/style-transfer.ts';
 import { loadDataset } from '../datasets/index.ts';
 import { trainedModel } from './trained-models.ts';
+import { expectCommandReport } from './command-report.ts';
 
 const SIZE = 32;
 const norm = gb.normalization.cifar10!;
@@ -134,6 +135,7 @@ describe('glassbox visualize style', () => {
     expect(json.final.style).toBeLessThan(json.initial.style);
     expect(readPng(join(out, 'style.png')).width).toBeGreaterThanOrEqual(2 * SIZE);
     expect(existsSync(join(out, 'loss.png'))).toBe(true);
+    expectCommandReport(out, { shown: ['style.png', 'loss.png'], listed: ['style.json'] });
   }, 300_000);
 
   it('bad input names the fix', async () => {

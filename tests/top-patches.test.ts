@@ -20,6 +20,7 @@ import { parseArgs } from '../src/cli/args.ts';
 import { VISUALIZE_PATCHES_OPTIONS } from '../src/cli/options.ts';
 import { visualizePatchesCommand } from '../src/cli/visualize-patches.ts';
 import { trainedModel } from './trained-models.ts';
+import { expectCommandReport } from './command-report.ts';
 
 const { nn } = gb;
 const axes = (g: Geometry) => ({ y: g.y, x: g.x });
@@ -208,6 +209,7 @@ describe('glassbox visualize patches', () => {
       await run(out, '--layer', 'features.4', '--channels', '0-1,5');
       for (const c of [0, 1, 5]) expect(existsSync(join(out, `features.4-channel-${c}.png`))).toBe(true);
       expect(existsSync(join(out, 'patches.png'))).toBe(true);
+      expectCommandReport(out, { shown: ['patches.png'], listed: ['features.4-channel-0.png', 'patches.json'] });
       const json = JSON.parse(readFileSync(join(out, 'patches.json'), 'utf8'));
       expect(json.geometry.y).toEqual({ jump: 2, size: 14, start: -2 });
       expect(json.units.map((u: { channel: number }) => u.channel)).toEqual([0, 1, 5]);

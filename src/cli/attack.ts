@@ -6,18 +6,19 @@
  *   accuracy-l2.png    the same against the L2 epsilon (pgd-l2, and cw / lbfgs by their smallest perturbations)
  *   examples.png       per attack: x, the perturbation amplified, x + delta, with both predictions
  *   checks.md          the checks against gradient masking, as a table (also printed)
+ *   report.html        the pictures, the accuracy table and the checks on one page
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manualSeed, tensor } from '../tensor/ops/creation.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { Progress } from '../train/progress.ts';
-import { writeJson, writePng } from '../viz/files.ts';
 import { chwToImage } from '../viz/image.ts';
 import { makeGrid } from '../viz/grid.ts';
 import { linePlot, type Series } from '../viz/plot.ts';
 import { ATTACK_BUDGET, checkAttackNames, makeAttack, PGD, PixelModel, accuracyOn, attackOutcome, epsilonMonotone, scoreOutcome, type AttackName, type AttackOutcome, type MaskingCheck } from '../xai/attacks/index.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
+import { markdownTable } from './report.ts';
 import { loadForVisualization } from './visualize.ts';
 
 /** A comma-separated list of numbers in [min, max]. */
@@ -71,7 +72,6 @@ export async function attackCommand(args: ParsedArgs): Promise<void> {
   const loaded = await loadForVisualization(o);
   const { normalization } = loaded;
   const out = stringOption(o, 'out', join('runs', `attack-${loaded.arch}-${loaded.dataset}`));
-  mkdirSync(out, { recursive: true });
   if (target !== undefined && target >= loaded.classNames.length) throw new UsageError(`--target ${target} is out of range: the model has ${loaded.classNames.length} classes (0 to ${loaded.classNames.length - 1})`);
 
   const data = await datasetSpec(loaded.dataset).load('validation', n);
@@ -135,7 +135,25 @@ export async function attackCommand(args: ParsedArgs): Promise<void> {
 
   const checks = await maskingChecks();
   const clean = scoreOutcome(examples[0]!.outcome, labels, targets).cleanAccuracy;
-  writeJson(join(out, 'attack.json'), {
+  const output = new CommandOutput(out, `Adversarial examples against ${loaded.arch} (${loaded.dataset})`);
+  output.report.paragraph(
+    `${chosen.length} validation images, clean accuracy ${pct(clean)}; ${target === undefined ? 'untargeted' : `targeted at class ${target}`}; ` +
+      `${steps} steps, ${restarts} restart(s), epsilon in pixel units of [0, 1] images. Accuracy: the share still classified correctly; success: the share the attack fooled` +
+      `${target === undefined ? '' : ' into the target'}.`,
+  );
+  output.table(
+    undefined,
+    [['attack', 'budget', 'epsilon', 'accuracy', 'success', 'mean L-inf', 'mean L2'], ...results.flatMap((r) => r.points.map((p) => [r.attack, r.budget, String(p.eps), pct(p.accuracy), pct(p.successRate), p.meanLinf.toFixed(3), p.meanL2.toFixed(3)]))],
+    'accuracy and attack success per attack and budget',
+  );
+  for (const kind of ['linf', 'l2'] as const) {
+    const rows = results.filter((r) => (kind === 'linf' ? r.budget === 'linf' : r.budget !== 'linf'));
+    if (rows.length) output.png(`accuracy-${kind}.png`, curves(rows, kind, loaded.arch), `accuracy (solid) and success rate (dashed) against the ${kind === 'linf' ? 'L-inf' : 'L2'} epsilon`);
+  }
+  output.png('examples.png', pictures(), 'per attack at its largest budget: x, the perturbation amplified, x + delta, with both predictions');
+  const checkRows = [['check', 'expected', 'measured', 'result'], ...checks.map((c) => [c.check, c.expected, c.measured, c.pass ? 'pass' : 'FAIL'])];
+  output.table('checks.md', checkRows, 'checks against gradient masking (Carlini et al. 2019): a FAIL means the accuracies above overstate robustness');
+  output.json('attack.json', {
     model: loaded.arch,
     dataset: loaded.dataset,
     images: chosen.length,
@@ -146,13 +164,8 @@ export async function attackCommand(args: ParsedArgs): Promise<void> {
     results,
     checks,
   });
-  for (const kind of ['linf', 'l2'] as const) {
-    const rows = results.filter((r) => (kind === 'linf' ? r.budget === 'linf' : r.budget !== 'linf'));
-    if (rows.length) writePng(join(out, `accuracy-${kind}.png`), curves(rows, kind, loaded.arch));
-  }
-  writePng(join(out, 'examples.png'), pictures());
-  const table = ['| check | expected | measured | result |', '|---|---|---|---|', ...checks.map((c) => `| ${c.check} | ${c.expected} | ${c.measured} | ${c.pass ? 'pass' : 'FAIL'} |`)].join('\n');
-  writeFileSync(join(out, 'checks.md'), `${table}\n`);
+  output.finish();
+  const table = markdownTable(checkRows);
   console.log(`clean accuracy ${pct(clean)} on ${chosen.length} images`);
   for (const r of results) console.log(`${r.attack}: ${r.points.map((p) => `eps ${p.eps}: accuracy ${pct(p.accuracy)}, success ${pct(p.successRate)}`).join('; ')}${r.medianL2 !== undefined ? `; median L2 ${r.medianL2.toFixed(3)}` : ''} (${r.seconds.toFixed(1)} s)`);
   console.log(`checks against gradient masking:\n${table}\nfiles in ${out}`);

@@ -2,20 +2,19 @@
  * `glassbox manipulate`: C4 manipulated explanations (src/xai/attacks/manipulation.ts). Validation
  * image --index is changed so that its explanation matches that of image --target-index while the
  * output stays put. Writes manipulate.png (x, x_adv, their maps on the ReLU network, the target
- * map), manipulate-curve.png (the loss per step) and manipulate.json (every number).
+ * map), manipulate-curve.png (the loss per step), manipulate.json (every number) and report.html.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Progress } from '../train/progress.ts';
 import { chartPng } from '../viz/chart.ts';
 import { applyColormap } from '../viz/colormap.ts';
-import { writeJson, writePng } from '../viz/files.ts';
 import { makeGrid } from '../viz/grid.ts';
 import { asImage, type RGBAImage } from '../viz/image.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { manipulateExplanation, type ManipulatedMethod } from '../xai/attacks/manipulation.ts';
 import { imageTiles } from '../xai/visualize/features.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
 import { validationImages } from './visualize-invert.ts';
 import { loadForVisualization } from './visualize.ts';
 
@@ -40,16 +39,20 @@ export async function manipulateCommand(args: ParsedArgs): Promise<void> {
   try {
     const r = await manipulateExplanation(model, x, target, { method, normalization, ...settings, onStep: (step, loss) => progress.update(step, { loss: loss[0]! }) });
     progress.done();
-    mkdirSync(out, { recursive: true });
+    const output = new CommandOutput(out, `Manipulated explanation: ${method} on ${arch} (${dataset})`);
     const { original, adversarial, target: targetMap } = r.relu.maps;
     const vmax = Math.max(...(await Promise.all([original, adversarial, targetMap].map(async (m) => Math.max(...(await m.toArray()))))));
     const [xTile, advTile] = [...(await imageTiles(x)), ...(await imageTiles(r.adversarial))];
     const maps = await heatTiles([original, adversarial, targetMap], vmax);
     const titles = ['x', 'x_adv', `h(x) ${r.relu.mseBefore[0]!.toExponential(2)}`, `h(x_adv) ${r.relu.mseAfter[0]!.toExponential(2)}`, 'target h_t'];
-    writePng(join(out, 'manipulate.png'), makeGrid([xTile!, advTile!, ...maps], { cols: 5, tileScale: 4, tileTitles: titles, title: `${method}: MSE to the target map on the ReLU net` }));
-    writePng(join(out, 'manipulate-curve.png'), chartPng({ title: `manipulating ${method} (softplus beta ${settings.beta})`, xLabel: 'Adam step', yLabel: 'loss', xFromOne: true, series: [{ name: 'map + gamma output loss', y: r.curve }] }));
     const factor = r.relu.mseBefore[0]! / r.relu.mseAfter[0]!;
-    writeJson(join(out, 'manipulate.json'), {
+    output.report.paragraph(
+      `Validation image ${index} was changed (largest pixel change ${r.maxPixelChange[0]!.toFixed(3)}) so that its ${method} map on the ReLU net moves towards image ${targetIndex}'s ` +
+        `(Dombrowski et al. 2019): map MSE to the target ${factor.toFixed(2)}x lower, output change ${r.relu.outputChange[0]!.toFixed(4)}, class ${r.relu.predictedBefore[0]} -> ${r.relu.predictedAfter[0]}.`,
+    );
+    output.png('manipulate.png', makeGrid([xTile!, advTile!, ...maps], { cols: 5, tileScale: 4, tileTitles: titles, title: `${method}: MSE to the target map on the ReLU net` }), 'x, x_adv, their maps on the ReLU net and the target map, on one colour scale');
+    output.png('manipulate-curve.png', chartPng({ title: `manipulating ${method} (softplus beta ${settings.beta})`, xLabel: 'Adam step', yLabel: 'loss', xFromOne: true, series: [{ name: 'map + gamma output loss', y: r.curve }] }), 'the loss per Adam step');
+    output.json('manipulate.json', {
       model: arch,
       dataset,
       method,
@@ -62,6 +65,7 @@ export async function manipulateCommand(args: ParsedArgs): Promise<void> {
       maxPixelChange: r.maxPixelChange[0],
       curve: r.curve,
     });
+    output.finish();
     console.log(
       `wrote ${join(out, 'manipulate.png')}, manipulate-curve.png and manipulate.json (${method}, ReLU net: map MSE ${r.relu.mseBefore[0]!.toExponential(3)} -> ${r.relu.mseAfter[0]!.toExponential(3)}, ` +
         `${factor.toFixed(2)}x lower; output change ${r.relu.outputChange[0]!.toFixed(4)}; class ${r.relu.predictedBefore[0]} -> ${r.relu.predictedAfter[0]})`,

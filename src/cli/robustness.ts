@@ -3,20 +3,18 @@
  * MNIST-C's 15 for the MNIST-like data sets, CIFAR-10-C's 15 otherwise, at the chosen severities,
  * on the first --n validation images. Writes robustness.md and robustness.json (accuracy per
  * corruption and severity, the clean accuracy, the mean over severities 1-5 per corruption),
- * accuracy.png (a curve per corruption) and corruptions.png (one image under every corruption
- * and severity).
+ * accuracy.png (a curve per corruption), corruptions.png (one image under every corruption
+ * and severity) and report.html.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { datasetSpec } from '../train/datasets.ts';
 import { Progress } from '../train/progress.ts';
-import { writeJson, writePng } from '../viz/files.ts';
 import { makeGrid } from '../viz/grid.ts';
 import { linePlot } from '../viz/plot.ts';
 import { imageTiles } from '../xai/visualize/features.ts';
 import { CORRUPTIONS, corrupt, suiteFor, type CorruptionSuite } from '../xai/robustness/corruptions.ts';
 import { corruptionAccuracy, datasetPixels, type CorruptionAccuracy } from '../xai/robustness/accuracy.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
 import { loadForVisualization } from './visualize.ts';
 
 /** '1-5', '0,2,4' or '3' to a sorted list of severities 0-5. */
@@ -43,15 +41,15 @@ export function parseCorruptions(text: string, suite: CorruptionSuite): string[]
 
 const pct = (a: number) => (100 * a).toFixed(1);
 
-function markdownTable(rows: readonly CorruptionAccuracy[], names: readonly string[], severities: readonly number[], clean: number, title: string): string {
+/** Accuracy (%) per corruption (rows) and severity (columns, 0 = clean), with the mean over severities 1-5; the first row is the header. */
+function accuracyTable(rows: readonly CorruptionAccuracy[], names: readonly string[], severities: readonly number[], clean: number): string[][] {
   const cell = (name: string, s: number) => rows.find((r) => r.corruption === name && r.severity === s);
-  const head = `| corruption | ${severities.map((s) => `severity ${s}`).join(' | ')} | mean 1-5 |`;
   const lines = names.map((name) => {
     const scored = severities.filter((s) => s > 0).map((s) => cell(name, s)!.accuracy);
     const mean = scored.length ? pct(scored.reduce((a, b) => a + b, 0) / scored.length) : '-';
-    return `| ${name} | ${severities.map((s) => pct(s === 0 ? clean : cell(name, s)!.accuracy)).join(' | ')} | ${mean} |`;
+    return [name, ...severities.map((s) => pct(s === 0 ? clean : cell(name, s)!.accuracy)), mean];
   });
-  return `# ${title}\n\nAccuracy (%); severity 0 is the clean accuracy (${pct(clean)}%).\n\n${head}\n|${'---|'.repeat(severities.length + 2)}\n${lines.join('\n')}\n`;
+  return [['corruption', ...severities.map((s) => `severity ${s}`), 'mean 1-5'], ...lines];
 }
 
 export async function robustnessCommand(args: ParsedArgs): Promise<void> {
@@ -76,15 +74,14 @@ export async function robustnessCommand(args: ParsedArgs): Promise<void> {
   progress.done({ clean: pct(clean!.accuracy) });
   const seconds = (performance.now() - started) / 1000;
 
-  mkdirSync(out, { recursive: true });
-  const title = `${suite} accuracy of ${loaded.arch} on ${data.n} ${loaded.dataset} validation images`;
-  writeFileSync(join(out, 'robustness.md'), markdownTable(rows, names, severities, clean!.accuracy, title));
+  const output = new CommandOutput(out, `${suite} accuracy of ${loaded.arch} on ${data.n} ${loaded.dataset} validation images`);
+  output.table('robustness.md', accuracyTable(rows, names, severities, clean!.accuracy), `accuracy (%) per corruption and severity; severity 0 is the clean accuracy (${pct(clean!.accuracy)}%)`);
   const meanPerCorruption = Object.fromEntries(names.map((name) => {
     const own = rows.filter((r) => r.corruption === name);
     return [name, own.length ? own.reduce((a, r) => a + r.accuracy, 0) / own.length : null];
   }));
   const specs = CORRUPTIONS[suite].filter((c) => names.includes(c.name));
-  writeJson(join(out, 'robustness.json'), {
+  output.json('robustness.json', {
     model: stringOption(o, 'model', ''),
     arch: loaded.arch,
     dataset: loaded.dataset,
@@ -99,12 +96,13 @@ export async function robustnessCommand(args: ParsedArgs): Promise<void> {
     corruptions: specs.map((c) => ({ name: c.name, reference: c.reference, approximation: c.approximation ?? null })),
     seconds,
   });
-  writePng(
-    join(out, 'accuracy.png'),
+  output.png(
+    'accuracy.png',
     linePlot(
       names.map((name) => ({ name, x: [0, ...positive], y: [clean!.accuracy, ...positive.map((s) => rows.find((r) => r.corruption === name && r.severity === s)!.accuracy)] })),
       { title: `${suite}: ${loaded.arch} on ${loaded.dataset}`, xLabel: 'severity', yLabel: 'accuracy', yRange: [0, 1], width: 900, height: 560, legend: 'bottom-left' },
     ),
+    'accuracy against severity, one curve per corruption',
   );
   // one image (--index) under every corruption (rows) and severity 0-5 (columns)
   const index = numberOption(o, 'index', 0);
@@ -119,6 +117,7 @@ export async function robustnessCommand(args: ParsedArgs): Promise<void> {
     }
   image.dispose();
   const scale = Math.max(1, Math.floor(64 / data.height));
-  writePng(join(out, 'corruptions.png'), makeGrid(tiles, { cols: 6, tileScale: scale, rowTitles: names, colTitles: [0, 1, 2, 3, 4, 5].map((s) => `severity ${s}`), title: `${suite}, validation image ${index}` }));
-  console.error(`clean ${pct(clean!.accuracy)}%, mean under corruption ${rows.length ? pct(rows.reduce((a, r) => a + r.accuracy, 0) / rows.length) : '-'}% (${seconds.toFixed(0)} s); wrote ${out}/robustness.md, robustness.json, accuracy.png, corruptions.png`);
+  output.png('corruptions.png', makeGrid(tiles, { cols: 6, tileScale: scale, rowTitles: names, colTitles: [0, 1, 2, 3, 4, 5].map((s) => `severity ${s}`), title: `${suite}, validation image ${index}` }), `validation image ${index} under every corruption and severity`);
+  output.finish();
+  console.error(`clean ${pct(clean!.accuracy)}%, mean under corruption ${rows.length ? pct(rows.reduce((a, r) => a + r.accuracy, 0) / rows.length) : '-'}% (${seconds.toFixed(0)} s); wrote ${out}/robustness.md, robustness.json, accuracy.png, corruptions.png, report.html`);
 }

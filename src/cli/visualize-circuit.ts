@@ -5,12 +5,10 @@
  * the unit's pre-activation on its top validation patches before and after zeroing each
  * connection and each whole input channel. Writes circuit.png and circuit.json into --out.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor } from '../tensor/ops/creation.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { Progress } from '../train/progress.ts';
-import { writeJson, writePng } from '../viz/files.ts';
 import { makeGrid } from '../viz/grid.ts';
 import { chwToImage, upscale, type RGBAImage } from '../viz/image.ts';
 import { heatmapToImage } from '../viz/normalize.ts';
@@ -18,6 +16,7 @@ import * as opt from '../xai/optimize/index.ts';
 import { convAt, measureEdit, previousConv, unitCircuit, type CircuitEditResult } from '../xai/visualize/circuits.ts';
 import { visualizeFeatures, type FeatureVisResult } from '../xai/visualize/features.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
 import { loadForVisualization } from './visualize.ts';
 
 /** The images of a visualisation result as tiles. */
@@ -92,11 +91,13 @@ export async function visualizeCircuitCommand(args: ParsedArgs): Promise<void> {
       ],
       title: `${arch} ${layer} channel ${channel}: top ${shown.length} inputs from ${inputLayer}`,
     });
-    mkdirSync(out, { recursive: true });
-    writePng(join(out, 'circuit.png'), grid);
+    const output = new CommandOutput(out, `Circuit of ${arch} ${layer} channel ${channel} (${dataset})`);
+    output.report.paragraph(`The unit's feature visualisation, its top ${shown.length} inputs from ${inputLayer} (ranked by ${circuit.rankBy}) with theirs, and the ${kh}x${kw} weights between (red positive, blue negative; Olah et al. 2020). "cut": the mean change of the unit's top-patch pre-activation when that one connection is zeroed, over ${count} images.`);
+    output.png('circuit.png', grid, 'row 1: the unit and its inputs\' pictures (x: activation against the top exemplar); row 2: the weights between, with |w| and the effect of cutting them');
+    output.table(undefined, [['input channel', '|w|', 'change when the connection is cut', 'change when the input channel is zeroed'], ...shown.map((i, k) => [String(i.channel), i.norm.toFixed(3), edits[k]!.connection.meanChange.toFixed(3), edits[k]!.inputChannel.meanChange.toFixed(3)])], 'edits of the circuit, mean over the top patches');
     const seconds = (performance.now() - started) / 1000;
     const vis = (r: FeatureVisResult) => ({ objective: r.objective, initial: r.initial, final: r.final, exemplars: r.exemplars, exemplarRatio: r.exemplarRatio });
-    writeJson(join(out, 'circuit.json'), {
+    output.json('circuit.json', {
       model: arch,
       dataset,
       layer,
@@ -112,6 +113,7 @@ export async function visualizeCircuitCommand(args: ParsedArgs): Promise<void> {
       edits: shown.map((i, k) => ({ input: i.channel, connection: edits[k]!.connection, inputChannel: edits[k]!.inputChannel })),
       visualization: { steps, unit: vis(unitVis), inputs: vis(inputVis) },
     });
+    output.finish();
     for (const r of [unitVis, inputVis]) [r.images, r.probabilities].forEach((t) => t?.dispose());
     const mean = circuit.patches.reduce((s, p) => s + p.value, 0) / Math.max(1, circuit.patches.length);
     console.log(`wrote ${join(out, 'circuit.png')} and circuit.json: unit mean top-patch pre-activation ${mean.toFixed(3)}; zeroing ${shown.map((i, k) => `${i.channel}: ${edits[k]!.connection.meanChange.toFixed(3)}`).join(', ')}`);

@@ -3,7 +3,7 @@
  * 2016; src/xai/visualize/decoder.ts). For each of --layers it trains an up-convolutional decoder
  * from the frozen model's features back to the image on --train-images training images, then
  * decodes held-out images. Writes into --out `decode.png` (held-out originals, then one row of
- * reconstructions per layer), `decode.json` (per layer: held-out MSE, the model's accuracy on the
+ * reconstructions per layer), `report.html`, `decode.json` (per layer: held-out MSE, the model's accuracy on the
  * reconstructions, the training curve; and the mean-image baseline) and `decoder-<layer>.safetensors`
  * per layer, which a rerun with the same settings reuses instead of training (--retrain forces it).
  */
@@ -13,11 +13,11 @@ import * as gb from '../index.ts';
 import { writeFileAtomic } from '../../datasets/io.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { Progress } from '../train/progress.ts';
-import { writeJson, writePng } from '../viz/files.ts';
 import { chwToImage } from '../viz/image.ts';
 import { makeGrid } from '../viz/grid.ts';
 import { decoderFromSafetensors, decoderToSafetensors, evaluateDecoder, layerFeatureShape, meanImageMse, trainDecoder, type DecoderSettings, type ImageShape, type TrainedDecoder } from '../xai/visualize/decoder.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
 import { loadForVisualization } from './visualize.ts';
 
 /** Held-out images shown in the picture: the first of each class, then the next ones, up to `count`. */
@@ -90,8 +90,11 @@ export async function visualizeDecodeCommand(args: ParsedArgs): Promise<void> {
     for (const i of shown) tiles.push(chwToImage(values.subarray(i * pixels, (i + 1) * pixels), ...imageShape));
   }
   const rowTitles = ['original', ...results.map((r) => `${r.layer} mse ${r.heldOutMse.toFixed(3)}`)];
-  writePng(join(out, 'decode.png'), makeGrid(tiles, { cols: shown.length, rowTitles, tileScale: Math.max(1, Math.floor(84 / test.height)), title: `${arch}: held-out images decoded from each layer's features` }));
-  writeJson(join(out, 'decode.json'), {
+  const output = new CommandOutput(out, `Decoders of ${arch} (${dataset}): images from each layer's features`);
+  output.report.paragraph(`A decoder per layer, trained on ${train.n} images to map the layer's features back to pixels (Dosovitskiy & Brox 2016), shown on ${test.n} held-out images; the model classifies the reconstructions at the accuracy below (${(100 * original).toFixed(1)}% on the originals).`);
+  output.png('decode.png', makeGrid(tiles, { cols: shown.length, rowTitles, tileScale: Math.max(1, Math.floor(84 / test.height)), title: `${arch}: held-out images decoded from each layer's features` }), 'held-out originals (top row) and their reconstruction from each layer');
+  output.table(undefined, [['layer', 'held-out MSE', 'accuracy on the reconstructions'], ...results.map((r) => [r.layer, r.heldOutMse.toFixed(4), `${(100 * r.accuracy).toFixed(1)}%`])], `MSE per pixel in [0, 1]; predicting the mean image gives ${constant.toFixed(4)}`);
+  output.json('decode.json', {
     method: 'inversion by a learned decoder (Dosovitskiy & Brox 2016)',
     arch,
     dataset,
@@ -105,7 +108,8 @@ export async function visualizeDecodeCommand(args: ParsedArgs): Promise<void> {
     shown,
     layers: results,
   });
-  console.log(`decode.png, decode.json and ${results.length} decoder weights in ${out}`);
+  output.finish();
+  console.log(`decode.png, decode.json, report.html and ${results.length} decoder weights in ${out}`);
   [heldOut, ...pictures].forEach((t) => t.dispose());
 }
 

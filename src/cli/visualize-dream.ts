@@ -3,14 +3,13 @@
  * image. Writes dream-before.png, dream-after.png, dream.png (the two side by side) and dream.json
  * (the layer's mean square activation at every step, before and after, and the octave sizes).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Progress } from '../train/progress.ts';
-import { writeJson, writePng } from '../viz/files.ts';
 import { makeGrid } from '../viz/grid.ts';
 import { deepDream } from '../xai/visualize/deep-dream.ts';
 import { imageTiles } from '../xai/visualize/features.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
 import { validationImages } from './visualize-invert.ts';
 import { loadForVisualization } from './visualize.ts';
 
@@ -40,14 +39,15 @@ export async function visualizeDreamCommand(args: ParsedArgs): Promise<void> {
       onStep: (octave, step, norm) => progress.update(octave * settings.steps + step, { octave: octave + 1, 'layer mean square': norm }),
     });
     progress.done();
-    mkdirSync(out, { recursive: true });
+    const output = new CommandOutput(out, `DeepDream on ${arch} (${dataset}): ${r.objective}`);
+    output.report.paragraph(`Validation image ${index}, ${settings.octaves} octave(s) of ${settings.steps} gradient-ascent steps on the mean square of ${layer}: ${r.initial[0]!.toFixed(4)} -> ${r.final[0]!.toFixed(4)} (${(r.final[0]! / r.initial[0]!).toFixed(2)}x).`);
     const [before] = await imageTiles(start);
     const [after] = await imageTiles(r.images);
     const scale = Math.max(1, Math.floor(112 / Math.max(input.height, input.width)));
-    writePng(join(out, 'dream-before.png'), makeGrid([before!], { tileScale: scale, padding: 0 }));
-    writePng(join(out, 'dream-after.png'), makeGrid([after!], { tileScale: scale, padding: 0 }));
-    writePng(join(out, 'dream.png'), makeGrid([before!, after!], { cols: 2, tileScale: scale, tileTitles: [`before ${r.initial[0]!.toFixed(3)}`, `after ${r.final[0]!.toFixed(3)}`], title: `DeepDream: ${r.objective}` }));
-    writeJson(join(out, 'dream.json'), {
+    output.png('dream.png', makeGrid([before!, after!], { cols: 2, tileScale: scale, tileTitles: [`before ${r.initial[0]!.toFixed(3)}`, `after ${r.final[0]!.toFixed(3)}`], title: `DeepDream: ${r.objective}` }), 'the image before and after, captioned with the layer objective');
+    output.png('dream-before.png', makeGrid([before!], { tileScale: scale, padding: 0 }), 'the image before', false);
+    output.png('dream-after.png', makeGrid([after!], { tileScale: scale, padding: 0 }), 'the image after', false);
+    output.json('dream.json', {
       model: arch,
       dataset,
       image: index,
@@ -61,6 +61,7 @@ export async function visualizeDreamCommand(args: ParsedArgs): Promise<void> {
       factor: r.final[0]! / r.initial[0]!,
       curve: r.curve,
     });
+    output.finish();
     console.log(`wrote ${join(out, 'dream.png')}, dream-before.png, dream-after.png and dream.json (${r.objective}: ${r.initial[0]!.toFixed(4)} -> ${r.final[0]!.toFixed(4)}, ${(r.final[0]! / r.initial[0]!).toFixed(2)}x)`);
     r.images.dispose();
   } finally {

@@ -2,17 +2,16 @@
  * `glassbox visualize invert`: A2 inversion by optimisation (src/xai/visualize/inversion.ts).
  * Validation images are reconstructed from their code at each --layers path; writes invert.png
  * (a row per image: the original, then one reconstruction per layer) and invert.json (the
- * normalised feature error and the pixel error per layer and image, and the loss curves).
+ * normalised feature error and the pixel error per layer and image, and the loss curves) and report.html.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor } from '../tensor/ops/creation.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { Progress } from '../train/progress.ts';
-import { writeJson, writePng } from '../viz/files.ts';
 import { invertLayers, inversionGrid, typicalPixelMagnitude } from '../xai/visualize/inversion.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
 import { loadForVisualization } from './visualize.ts';
 
 /** Validation images first .. first + count - 1 of a data set, [count, C, H, W] in [0, 1]. */
@@ -54,9 +53,11 @@ export async function visualizeInvertCommand(args: ParsedArgs): Promise<void> {
       onStep: (layer, step, scores) => progress.update(layers.indexOf(layer) * steps + step, { layer, 'feature error': Math.sqrt(Math.max(0, -mean(Array.from(scores)))) }),
     });
     progress.done();
-    mkdirSync(out, { recursive: true });
-    writePng(join(out, 'invert.png'), await inversionGrid(originals, results));
-    writeJson(join(out, 'invert.json'), {
+    const output = new CommandOutput(out, `Inversion of ${arch} (${dataset}) from its layers' codes`);
+    output.report.paragraph(`Validation images reconstructed by ${optimizer} (${steps} steps, alpha-norm and total-variation priors, Mahendran & Vedaldi 2015) from the code at each layer: the deeper the layer, the less of the image its code pins down.`);
+    output.png('invert.png', await inversionGrid(originals, results), 'a row per image: the original, then one reconstruction per layer');
+    output.table(undefined, [['layer', 'normalised feature error', 'pixel RMS error'], ...results.map((r) => [r.layer, mean(r.featureError).toFixed(4), mean(r.pixelError).toFixed(4)])], 'mean over the images');
+    output.json('invert.json', {
       model: arch,
       dataset,
       images: Array.from({ length: originals.shape[0]! }, (_, i) => first + i),
@@ -74,7 +75,8 @@ export async function visualizeInvertCommand(args: ParsedArgs): Promise<void> {
         curve: r.curve,
       })),
     });
-    console.log(`wrote ${join(out, 'invert.png')} and invert.json`);
+    output.finish();
+    console.log(`wrote ${join(out, 'invert.png')}, invert.json and report.html`);
     for (const r of results) console.log(`  ${r.layer.padEnd(16)} feature error ${mean(r.featureError).toFixed(4)}  pixel RMS ${mean(r.pixelError).toFixed(4)}`);
     results.forEach((r) => r.images.dispose());
   } finally {

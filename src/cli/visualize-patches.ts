@@ -4,16 +4,15 @@
  * (`<layer>-channel-<c>.png`), `patches.png` (every unit a row) and `patches.json` (the layer's
  * receptive-field geometry, and per unit each patch's activation, image index, position and box).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as gb from '../index.ts';
 import { makeGrid } from '../viz/grid.ts';
-import { writeJson, writePng } from '../viz/files.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { Progress } from '../train/progress.ts';
 import { receptiveField } from '../xai/units/receptive-field.ts';
 import { patchTiles, topPatches, unitGrid } from '../xai/units/top-patches.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
 import { defaultCamLayer, loadTrained } from './explain-setup.ts';
 
 /** 'all', 'a-b' or 'a,b,c' as channel indices of a layer with `count` channels. */
@@ -54,8 +53,6 @@ export async function visualizePatchesCommand(args: ParsedArgs): Promise<void> {
   const channels = parseChannels(stringOption(o, 'channels', 'all'), geometry.outputShape[0], layer);
   const k = numberOption(o, 'k', 9);
   const out = stringOption(o, 'out', join('runs', `patches-${loaded.arch}-${layer}`));
-  mkdirSync(out, { recursive: true });
-
   console.error(`top ${k} of ${count} ${loaded.dataset} images for ${channels.length} units of ${loaded.arch} '${layer}' (fields ${geometry.y.size}x${geometry.x.size} px)`);
   const started = performance.now();
   const progress = new Progress({ label: 'pass', total: count, unit: 'img' });
@@ -63,13 +60,16 @@ export async function visualizePatchesCommand(args: ParsedArgs): Promise<void> {
   progress.done();
   const seconds = (performance.now() - started) / 1000;
   const tiles = await patchTiles(images, result);
-  result.units.forEach((unit, i) => writePng(join(out, `${layer}-channel-${unit.channel}.png`), unitGrid(unit, tiles[i]!, { layer })));
+  const output = new CommandOutput(out, `Top data set patches of ${loaded.arch} ${layer} (${loaded.dataset})`);
+  output.report.paragraph(`For each unit, the ${k} of ${count} validation images where it fires most, cropped to its ${geometry.y.size}x${geometry.x.size}-pixel receptive field (${seconds.toFixed(1)} s for the pass).`);
   const scale = Math.max(1, Math.floor(48 / Math.max(geometry.y.size, geometry.x.size)));
-  writePng(
-    join(out, 'patches.png'),
+  output.png(
+    'patches.png',
     makeGrid(tiles.flat(), { cols: k, tileScale: scale, rowTitles: result.units.map((u) => `ch ${u.channel}`), title: `${loaded.arch} ${layer}: top ${k} of ${count} images per unit` }),
+    'one row per unit, its top patches from left to right',
   );
-  writeJson(join(out, 'patches.json'), {
+  result.units.forEach((unit, i) => output.png(`${layer}-channel-${unit.channel}.png`, unitGrid(unit, tiles[i]!, { layer }), `unit ${unit.channel}: its top patches with their activations`, false));
+  output.json('patches.json', {
     model: modelPath,
     arch: loaded.arch,
     dataset: loaded.dataset,
@@ -81,6 +81,7 @@ export async function visualizePatchesCommand(args: ParsedArgs): Promise<void> {
     geometry: { y: geometry.y, x: geometry.x, outputShape: geometry.outputShape, windows: geometry.windows },
     units: result.units.map((u) => ({ channel: u.channel, patches: u.patches.map((p, rank) => ({ rank, ...p })) })),
   });
-  console.log(`${result.units.length} unit grids, patches.png and patches.json in ${out} (${seconds.toFixed(1)} s for the pass)`);
+  output.finish();
+  console.log(`${result.units.length} unit grids, patches.png, patches.json and report.html in ${out} (${seconds.toFixed(1)} s for the pass)`);
   images.dispose();
 }

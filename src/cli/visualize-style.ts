@@ -7,8 +7,7 @@
  * trained run / .safetensors. Writes style.png (content | style | result), loss.png (content and
  * style loss per step, log scale) and style.json (every number).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { withSeed } from '../xai/baselines.ts';
 import { normalization as NORMALIZATIONS, type Normalization } from '../data/normalization.ts';
 import type { Module } from '../nn/module.ts';
@@ -21,11 +20,12 @@ import { noGrad } from '../autograd/node.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { Progress } from '../train/progress.ts';
-import { readPng, writeJson, writePng } from '../viz/files.ts';
+import { readPng } from '../viz/files.ts';
 import { linePlot } from '../viz/plot.ts';
 import { featureGrid } from '../xai/visualize/features.ts';
 import { generatedTexture, RandomMultiScaleNet, styleTransfer } from '../xai/visualize/style-transfer.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
 import { loadForVisualization } from './visualize.ts';
 
 const TEXTURES = ['stripes', 'checks'] as const;
@@ -124,12 +124,16 @@ export async function visualizeStyleCommand(args: ParsedArgs): Promise<void> {
   });
   const seconds = (performance.now() - started) / 1000;
   progress.done({ loss: result.totalLoss[result.totalLoss.length - 1]! });
-  mkdirSync(out, { recursive: true });
+  const output = new CommandOutput(out, `Style transfer: ${content.caption} in the style of ${style.caption}`);
+  output.report.paragraph(
+    `Gatys et al. 2016 on the ${net.description}: content at ${net.contentLayer}, Gram matrices at ${net.styleLayers.join(', ')}, ${steps} ${optimizer} steps from the ${start} image, ${size}x${size}; ` +
+      `style loss ${result.initial.style.toPrecision(3)} -> ${result.final.style.toPrecision(3)} (${(result.initial.style / result.final.style).toFixed(1)}x lower), content loss ${result.final.content.toPrecision(3)}, ${seconds.toFixed(1)} s.`,
+  );
   const all = noGrad(() => tidy(() => cat([content.image, style.image, result.image], 0)));
-  writePng(join(out, 'style.png'), await featureGrid(all, ['content', 'style', `result (${optimizer}, ${steps} steps)`], { tileScale: 1 }));
+  output.png('style.png', await featureGrid(all, ['content', 'style', `result (${optimizer}, ${steps} steps)`], { tileScale: 1 }), 'the content image, the style image and the result');
   all.dispose();
-  writePng(
-    join(out, 'loss.png'),
+  output.png(
+    'loss.png',
     linePlot(
       [
         { name: 'style loss', y: result.styleLoss },
@@ -138,8 +142,9 @@ export async function visualizeStyleCommand(args: ParsedArgs): Promise<void> {
       ],
       { title: `style transfer (${optimizer})`, xLabel: 'step', yLabel: 'loss (normalised, log scale)', logY: true, xFromOne: true },
     ),
+    'style and content loss per step',
   );
-  writeJson(join(out, 'style.json'), {
+  output.json('style.json', {
     net: net.description,
     content: content.caption,
     style: style.caption,
@@ -158,6 +163,7 @@ export async function visualizeStyleCommand(args: ParsedArgs): Promise<void> {
     styleLossFall: result.initial.style / result.final.style,
     perStep: result.contentLoss.map((c, i) => ({ step: i + 1, content: c, style: result.styleLoss[i], total: result.totalLoss[i] })),
   });
-  console.log(`style loss ${result.initial.style.toPrecision(3)} -> ${result.final.style.toPrecision(3)} (${(result.initial.style / result.final.style).toFixed(1)}x lower), content loss ${result.final.content.toPrecision(3)}; style.png, loss.png and style.json in ${out} (${seconds.toFixed(1)} s)`);
+  output.finish();
+  console.log(`style loss ${result.initial.style.toPrecision(3)} -> ${result.final.style.toPrecision(3)} (${(result.initial.style / result.final.style).toFixed(1)}x lower), content loss ${result.final.content.toPrecision(3)}; style.png, loss.png, style.json and report.html in ${out} (${seconds.toFixed(1)} s)`);
   [content.image, style.image, result.image].forEach((t) => t.dispose());
 }

@@ -1,9 +1,9 @@
 /**
  * `glassbox visualize features`: E1 feature visualisation of a trained model's class, channel or
- * neuron (src/xai/visualize/features.ts), written as a PNG grid and a JSON file with the objective
- * curve and what the net makes of its own pictures.
+ * neuron (src/xai/visualize/features.ts), written as a PNG grid, a JSON file with the objective
+ * curve and what the net makes of its own pictures, and report.html.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Normalization } from '../data/normalization.ts';
 import { loadModel } from '../nn/load-model.ts';
@@ -12,10 +12,10 @@ import { tensor } from '../tensor/ops/creation.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { datasetSpec } from '../train/datasets.ts';
 import { Progress } from '../train/progress.ts';
-import { writeJson, writePng } from '../viz/files.ts';
 import * as opt from '../xai/optimize/index.ts';
 import { featureGrid, visualizeFeatures, type FeatureTarget } from '../xai/visualize/features.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { CommandOutput } from './command-output.ts';
 import { loadTrained } from './explain-setup.ts';
 
 /** Training images the data set's colour covariance is estimated from (2,000 CIFAR-10 images: 2 million pixels). */
@@ -146,11 +146,15 @@ export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> 
   progress.done({ objective: result.curve[result.curve.length - 1]! });
   const searched = exemplars?.shape[0] ?? 0;
   exemplars?.dispose();
-  mkdirSync(out, { recursive: true });
+  const output = new CommandOutput(out, `Feature visualisation of ${arch} (${dataset}): ${result.objective}`);
+  output.report.paragraph(
+    `${steps} steps of ${stringOption(o, 'param', 'fourier')} parametrisation, transforms ${stringOption(o, 'transforms', 'standard')}, regularisers ${stringOption(o, 'reg', 'none')}; ` +
+      `objective ${result.initial.map((v) => v.toFixed(3)).join(', ')} -> ${result.final.map((v) => v.toFixed(3)).join(', ')}.`,
+  );
   // a unit's picture is captioned with its activation as a multiple of the top exemplar's; a class's with what the net sees in it
   const captions = result.exemplarRatio?.map((r) => (Number.isFinite(r) ? `${r.toFixed(2)}x top exemplar` : 'no exemplar > 0')) ?? result.predicted?.map((p) => `${classNames[p.class] ?? p.class} ${p.probability.toFixed(2)}`);
-  writePng(join(out, 'features.png'), await featureGrid(result.images, captions, { title: result.objective }));
-  writeJson(join(out, 'features.json'), {
+  output.png('features.png', await featureGrid(result.images, captions, { title: result.objective }), 'one picture per batch element, captioned with what the net sees in it (a class) or its activation against the top data set exemplar (a unit)');
+  output.json('features.json', {
     model: arch,
     dataset,
     objective: result.objective,
@@ -165,6 +169,7 @@ export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> 
     exemplars: result.exemplars,
     exemplarRatio: result.exemplarRatio,
   });
+  output.finish();
   result.images.dispose();
   result.probabilities?.dispose();
   console.log(`wrote ${join(out, 'features.png')} and features.json (objective ${result.initial.map((v) => v.toFixed(3)).join(', ')} -> ${result.final.map((v) => v.toFixed(3)).join(', ')})`);

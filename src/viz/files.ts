@@ -59,6 +59,11 @@ export function writeHtml(path: string, html: string): void {
   writeAtomic(path, html);
 }
 
+/** Any text file (Markdown tables, logs), written atomically like the rest. */
+export function writeText(path: string, text: string): void {
+  writeAtomic(path, text);
+}
+
 let library: ChartLibrary | undefined;
 
 /**
