@@ -12,6 +12,7 @@ import { noGrad } from '../autograd/node.ts';
 import { tidy, type Tensor } from '../tensor/tensor.ts';
 import { zeros } from '../tensor/ops/creation.ts';
 import { shapeStr } from '../tensor/shape.ts';
+import { forwardNamingLayer } from './layer-errors.ts';
 
 export interface SummaryRow {
   /** Dotted path, as in state dicts ('' for the model itself). */
@@ -54,7 +55,7 @@ export function summary(model: Module, inputShape: number[]): ModelSummary {
   let outputShape: number[];
   try {
     model.eval();
-    outputShape = tidy(() => noGrad(() => [...model.forward(zeros(inputShape)).shape]));
+    outputShape = tidy(() => noGrad(() => [...forwardNamingLayer(model, () => model.forward(zeros(inputShape))).shape]));
   } catch (e) {
     throw new Error(`glassbox.nn.summary: the forward pass on an input of shape ${shapeStr(inputShape)} failed: ${(e as Error).message}`);
   } finally {

@@ -9,6 +9,7 @@ import { grad } from '../../autograd/backward.ts';
 import { noGrad } from '../../autograd/node.ts';
 import { normalize, type Normalization } from '../../data/normalization.ts';
 import type { Module } from '../../nn/module.ts';
+import { forwardNamingLayer } from '../../nn/layer-errors.ts';
 import { softmax } from '../../tensor/ops/activation.ts';
 import { abs, add, div, neg } from '../../tensor/ops/elementwise.ts';
 import { mean, sum } from '../../tensor/ops/reduce.ts';
@@ -91,7 +92,7 @@ export function forwardCapturing(model: Module, layers: Array<[string, Module]>,
   const removers = layers.map(([path, m]) => m.registerForwardHook((_m, _inputs, out) => void (captured.has(path) || captured.set(path, out))));
   let output: Tensor;
   try {
-    output = model.forward(z);
+    output = forwardNamingLayer(model, () => model.forward(z));
   } finally {
     removers.forEach((remove) => remove());
   }
