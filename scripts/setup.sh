@@ -7,7 +7,8 @@
 #   - for the tests and experiments: Debian's chromium (browser test, SwiftShader WebGPU) and
 #     dataset-fashion-mnist (Fashion-MNIST in IDX format);
 #   - with --with-torch (benchmarks, fixture generation): Debian's python3-torch and OpenBLAS
-#     (libopenblas0-pthread; without it torch falls back to a reference BLAS ~40x slower).
+#     (libopenblas0-pthread; without it torch falls back to a reference BLAS ~40x slower),
+#     and python3-sklearn (scikit-learn, the t-SNE / PCA peer of bench/embed.ts).
 # System packages need root and apt; without them the script says what to install and goes on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
   have_pkg dataset-fashion-mnist || missing+=(dataset-fashion-mnist)
   if $with_torch; then
     have_pkg python3-torch || missing+=(python3-torch)
+    have_pkg python3-sklearn || missing+=(python3-sklearn)
     have_pkg libopenblas0-pthread || missing+=(libopenblas0-pthread)
   fi
 fi

@@ -11,4 +11,5 @@ export { readPng, writePng, writeJson, writeHtml, writeReport, chartLibrary, max
 export { saveImage, type SaveImageOptions } from './data/save-image.ts';
 export { DATASETS, datasetSpec, type DatasetSpec } from './train/datasets.ts';
 export * as datasets from './data/datasets.ts';
+export * as gan from './gan/index.ts';
 export type { TensorDataset, TensorDatasetOptions } from './data/datasets.ts';

@@ -31,11 +31,24 @@ const IMPLEMENTATIONS: Record<string, () => Promise<Run>> = {
   'visualize-dream': async () => (await import('./visualize-dream.ts')).visualizeDreamCommand,
   'visualize-decode': async () => (await import('./visualize-decode.ts')).visualizeDecodeCommand,
   robustness: async () => (await import('./robustness.ts')).robustnessCommand,
+  dissect: async () => (await import('./dissect.ts')).dissectCommand,
+  weights: async () => (await import('./weights.ts')).weightsCommand,
+  embed: async () => (await import('./embed.ts')).embedCommand,
+  lab: async () => (await import('./lab.ts')).labCommand,
+  prune: async () => (await import('./prune.ts')).pruneCommand,
+  'gan-train': async () => (await import('./gan.ts')).ganTrainCommand,
+  'gan-sample': async () => (await import('./gan.ts')).ganSampleCommand,
+  'gan-dissect': async () => (await import('./gan.ts')).ganDissectCommand,
+  'gan-walk': async () => (await import('./gan.ts')).ganWalkCommand,
+  symmetry: async () => (await import('./symmetry.ts')).symmetryCommand,
+  connect: async () => (await import('./connect.ts')).connectCommand,
+  stitch: async () => (await import('./stitch.ts')).stitchCommand,
+  ablate: async () => (await import('./ablate.ts')).ablateCommand,
 };
 
-/** `glassbox visualize <method> ...` is the command `visualize-<method>` (the grammar has one word per command). */
+/** `glassbox visualize <method> ...` is the command `visualize-<method>` (and `gan <step>` is `gan-<step>`) (the grammar has one word per command). */
 export function joinSubcommand(argv: string[]): string[] {
-  return argv[0] === 'visualize' && argv[1] !== undefined && !argv[1].startsWith('-') ? [`visualize-${argv[1]}`, ...argv.slice(2)] : argv;
+  return (argv[0] === 'visualize' || argv[0] === 'gan') && argv[1] !== undefined && !argv[1].startsWith('-') ? [`${argv[0]}-${argv[1]}`, ...argv.slice(2)] : argv;
 }
 
 /**

@@ -260,6 +260,13 @@ export const ATTACK_OPTIONS: readonly OptionSpec[] = [
   out('runs/attack-<arch>-<dataset>'),
 ];
 
+/** `lab` (src/cli/lab.ts): serves the lab page (lab/) from localhost. */
+export const LAB_OPTIONS: readonly OptionSpec[] = [
+  int('port', 'port on 127.0.0.1 (default: a free one)', 0, 65_535),
+  str('dir', 'a built lab folder to serve (default: dist/lab, built first in a checkout when missing or stale)', 'dir'),
+  flag('rebuild', 'rebuild the page before serving, even when it looks fresh'),
+];
+
 /** `robustness` (src/cli/robustness.ts): C5, accuracy under MNIST-C / CIFAR-10-C corruptions (src/xai/robustness). */
 export const ROBUSTNESS_OPTIONS: readonly OptionSpec[] = [
   runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
@@ -272,6 +279,190 @@ export const ROBUSTNESS_OPTIONS: readonly OptionSpec[] = [
   int('index', 'the validation image shown under every corruption in corruptions.png (default: 0)', 0, MAX_IMAGES),
   seed,
   out('runs/robustness-<arch>-<dataset>'),
+];
+
+/** `prune` (src/cli/prune.ts): D3 lottery tickets (IMP with rewinding) and D4 pruning at initialisation (src/xai/pruning). */
+export const PRUNE_OPTIONS: readonly OptionSpec[] = [
+  model('the model to prune (lottery tickets: lenet-300-100, lenet5)'),
+  dataset('the data set to train on'),
+  str('method', "'imp' (lottery tickets), or one or more of synflow, snip, magnitude, random, comma-separated (pruning at initialisation)", 'name'),
+  int('rounds', 'IMP: pruning rounds after the dense level 0 (default: 15)', 1, 200),
+  num('rate', 'IMP: fraction of the remaining weights pruned per round (default: 0.2; layer-wise: this for fully connected layers, half of it for conv layers and the output layer)', { min: 0, max: 1, minExclusive: true }),
+  flag('global', "IMP: prune --rate of all remaining weights together (OpenLTH's default) instead of layer by layer"),
+  int('rewind-iter', 'IMP: rewind the survivors to their values after this many iterations (default: 0, the initialisation)', 0, 10_000_000),
+  flag('skip-controls', 'IMP: skip the controls (the ticket re-initialised at random, a random mask of the same sparsity)'),
+  str('compressions', "pruning at init: compression ratios as powers of ten, 'from-to' in steps of 0.5 or a list (default: 0.5-2.5)", 'list'),
+  int('synflow-iterations', "SynFlow's pruning iterations (default: 100)", 1, 10_000),
+  int('iterations', 'training iterations per network (default: 2 epochs of the training images)', 1, 10_000_000),
+  int('batch-size', "images per training step (default: the model's recipe)", 1, 65_536),
+  num('lr', "learning rate (default: the model's recipe)", { min: 0, max: 100, minExclusive: true }),
+  str('optimizer', "the optimiser (default: the model's recipe)", 'name', ['sgd', 'adam']),
+  images('limit', 'training images used (default: all but the --val-size held out)'),
+  images('val-size', 'training images held out for early stopping (default: 5000)'),
+  images('test-limit', 'test images scored (default: all)'),
+  seed,
+  out('runs/prune-<method>-<model>-<dataset>'),
+];
+
+/** `weights` (src/cli/weights.ts): A5, first-layer weights as pictures (class templates of a linear classifier, conv filters). */
+export const WEIGHTS_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's); gives the image shape and the validation images scored"),
+  str('layer', 'module path of the Conv2d or Linear layer drawn (default: the first Conv2d, else the first Linear)', 'path'),
+  int('n', 'validation images the accuracy is measured on; 0 skips it (default: 10000)', 0, MAX_IMAGES),
+  out('runs/weights-<arch>-<dataset>'),
+];
+
+/** `embed` (src/cli/embed.ts): A6, activation maps and PCA / t-SNE of layers' activations, scored by kNN accuracy per layer. */
+export const EMBED_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's); the images come from its validation split"),
+  str('layers', "comma-separated module paths (and 'input'), 'default' (the input, every nonlinearity and pooling, the logits) or 'all' (default: default)", 'list'),
+  str('method', 'the 2-D projection (default: pca)', 'name', ['pca', 'tsne', 'both']),
+  images('n', 'validation images embedded (default: 2000)', 20_000),
+  int('k', 'neighbours of the leave-one-out kNN accuracy (default: 5)', 1, 1_000),
+  num('perplexity', 't-SNE perplexity (default: 30)', { min: 1, max: 10_000 }),
+  int('iterations', 't-SNE iterations (default: 1000; early exaggeration runs for the first 250)', 1, 100_000),
+  int('index', 'the validation image whose activation maps are drawn (default: 0)', 0, MAX_IMAGES),
+  int('batch-size', 'images per forward pass (default: 250)', 1, 65_536),
+  seed,
+  out('runs/embed-<arch>-<dataset>'),
+];
+
+/** Net A and net B of the weight-space commands (stitch, connect): two trainings of one architecture. */
+const modelPair = [
+  str('model-a', 'net A: a folder written by glassbox train, or a .safetensors file with --arch and --dataset', 'run folder'),
+  str('model-b', 'net B: the same architecture trained again (another --seed)', 'run folder'),
+  arch,
+  dataset("the data set (default: the runs')"),
+];
+
+/** `symmetry` (src/cli/symmetry.ts): D1, ReLU symmetries and the canonical form (src/xai/weightspace). */
+export const SYMMETRY_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file with --arch and --dataset'),
+  str('model-b', "another net of the same architecture: its canonical form is compared with --model's", 'run folder'),
+  arch,
+  dataset("the data set (default: the run's)"),
+  num('spread', 'random rescaling factors are e^N(0, spread^2) (default: 1)', { min: 0, max: 10 }),
+  images('n', 'validation images the outputs are compared on (default: 1000)', 100_000),
+  seed,
+  out('runs/symmetry-<arch>-<dataset>'),
+];
+
+/** `connect` (src/cli/connect.ts): D2, mode connectivity and weight matching (src/xai/weightspace). */
+export const CONNECT_OPTIONS: readonly OptionSpec[] = [
+  ...modelPair,
+  str('paths', "comma-separated: line, bezier, polychain, line-after-matching, or 'all' (default: all)", 'list'),
+  int('segments', 'points per path: t = 0, 1/n, ..., 1 (default: 10)', 1, 1_000),
+  int('curve-epochs', "epochs of training each curve's middle point (default: 1)", 1, 1_000),
+  str('curve-optimizer', 'optimiser of the middle point (default: adam)', 'name', ['adam', 'sgd']),
+  num('curve-lr', 'learning rate of the middle point (default: 1e-3 for adam, 0.01 for sgd)', { min: 0, max: 10, minExclusive: true }),
+  int('batch-size', 'images per curve-training step (default: 64)', 1, 65_536),
+  images('train-images', 'training images for the curves (default: 20000)'),
+  images('eval-train-images', 'training images for the training loss and batch norm statistics at each point (default: 2000)'),
+  images('test-images', 'test images scored at each point (default: 2000)'),
+  flag('keep-bn-stats', "keep the interpolated batch norm statistics instead of recomputing them at every point (shows why they must be recomputed)"),
+  seed,
+  out('runs/connect-<arch>-<dataset>'),
+];
+
+/** `stitch` (src/cli/stitch.ts): A4, stitching two nets with a learnt linear map (src/xai/weightspace). */
+export const STITCH_OPTIONS: readonly OptionSpec[] = [
+  ...modelPair,
+  str('layers', "comma-separated module paths to stitch at (default: each max pooling and each ReLU not followed by one)", 'list'),
+  int('epochs', "epochs of training each map (default: 1)", 1, 1_000),
+  num('lr', 'learning rate of the map (Adam; default: 0.01)', { min: 0, max: 10, minExclusive: true }),
+  int('batch-size', 'images per training step (default: 64)', 1, 65_536),
+  images('train-images', 'training images for the maps (default: 10000)'),
+  images('test-images', 'test images scored (default: 2000)'),
+  seed,
+  out('runs/stitch-<arch>-<dataset>'),
+];
+
+/** `gan train|sample|dissect|walk` (src/cli/gan.ts): a DCGAN, its MNIST FID, E6 GAN dissection and E7 latent walks. */
+const ganModel = str('model', 'run folder of glassbox gan train (or its model.safetensors)', 'run folder');
+const ganClassifier = str('classifier', 'LeNet-5 .safetensors whose features and labels score the images (default: tests/fixtures/models/lenet-mnist.safetensors, for mnist)', 'file');
+export const GAN_TRAIN_OPTIONS: readonly OptionSpec[] = [
+  str('dataset', 'the data set (default: mnist)', 'name', ['mnist', 'fashion-mnist']),
+  int('epochs', 'epochs to train (default: 5); with --resume, the total to reach', 1, 100_000),
+  int('batch-size', 'images per step (default: 64)', 2, 65_536),
+  num('lr', "both Adam optimisers' learning rate (default: 0.0002; beta1 0.5)", { min: 0, max: 1, minExclusive: true }),
+  int('width', 'base channel width w of both nets (default: 32)', 1, 1_024),
+  int('latent-size', 'length of the latent vector (default: 64)', 1, 4_096),
+  images('limit', 'train on the first n training images (default: all)'),
+  seed,
+  str('resume', 'continue the run in this folder from its last checkpoint', 'dir'),
+  out('runs/gan-<dataset>'),
+];
+export const GAN_SAMPLE_OPTIONS: readonly OptionSpec[] = [
+  ganModel,
+  ganClassifier,
+  images('n', 'images per set scored (default: 10000)', 60_000),
+  seed,
+  out('runs/gan-sample-<dataset>'),
+];
+export const GAN_DISSECT_OPTIONS: readonly OptionSpec[] = [
+  ganModel,
+  ganClassifier,
+  str('layer', 'the generator layer dissected (default: block2)', 'name', ['block1', 'block2']),
+  images('samples', 'generated samples dissected (default: 1000)', 100_000),
+  num('quantile', "the top share of a unit's activations that counts as its region (default: 0.1)", { min: 0, max: 1, minExclusive: true }),
+  str('part', 'the stroke part whose units are switched off and on (default: the one the units match best)', 'name', ['ink', 'top', 'bottom', 'left', 'right']),
+  str('units', 'comma-separated units switched off and on (default: the --k best by IoU with --part)', 'list'),
+  int('k', 'units chosen when --units is not given (default: 3)', 1, 1_024),
+  out('runs/gan-dissect-<layer>'),
+];
+export const GAN_WALK_OPTIONS: readonly OptionSpec[] = [
+  ganModel,
+  ganClassifier,
+  str('attribute', 'the attribute walked: thickness, slant or size (default: thickness)', 'name'),
+  str('condition', 'the attribute kept by projecting its direction out (default: size, or thickness when walking size)', 'name'),
+  images('samples', 'latents labelled to fit the boundaries (default: 2000)', 100_000),
+  int('count', 'latents walked (default: 64)', 8, 10_000),
+  seed,
+  out('runs/gan-walk-<attribute>'),
+];
+
+/** `ablate` (src/cli/ablate.ts): E5 unit ablation and, with --net2vec, E8 Net2Vec concept vectors. */
+export const ABLATE_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file with --arch and --dataset'),
+  arch,
+  dataset("the data set (default: the run's); the images come from its validation split"),
+  str('layer', "module path of the feature map whose units are switched off (default: the last conv's ReLU)", 'path'),
+  str('units', 'also switch these units off together, e.g. 3,5', 'list'),
+  int('keep', 'also switch off all but the k most important units', 0, 1_000_000, 'k'),
+  flag('all-units', 'also switch every unit of the layer off together (only the bias path is left)'),
+  images('n', 'validation images (default: 5000)'),
+  int('random-orders', 'seeded random orders of the cumulative curve (default: 5)', 1, 1000),
+  int('batch-size', 'images per forward pass (default: 128)', 1, 65_536),
+  flag('net2vec', 'Net2Vec instead of ablation: per digit, a learned vector over the units against the best single unit (mixture-of-MNIST data sets)'),
+  images('train-n', 'with --net2vec: training images (default: 2000)'),
+  int('epochs', 'with --net2vec: training epochs (default: 10)', 1, 10_000),
+  num('lr', 'with --net2vec: Adam learning rate (default: 0.05)', { min: 0, max: 100, minExclusive: true }),
+  num('quantile', "with --net2vec: the top quantile that thresholds single units and the vectors' maps (default: 0.005, NetDissect's)", { min: 0, max: 1, minExclusive: true }),
+  seed,
+  out('runs/ablate-<arch>-<layer>'),
+];
+
+/** `dissect` (src/cli/dissect.ts): E3 units as digit detectors and E4 network dissection (src/xai/units/dissection.ts). */
+export const DISSECT_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file with --arch and --dataset'),
+  arch,
+  dataset("the data set (default: the run's); it must have concept masks (mnist-mixture, mnist-mixture-usefulness)"),
+  str('layer', "comma-separated module paths of conv feature maps, as nn.summary prints them (default: the ReLU after every conv)", 'paths'),
+  str('concepts', "the concepts: 'digits', the ten digits' pixel masks (default: digits)", 'name', ['digits']),
+  num('quantile', "top quantile of each unit's activations that thresholds its map: 0.005 (NetDissect) or 0.01 (Bau et al.'s dissect) (default: 0.005)", { min: 0, max: 0.5, minExclusive: true }),
+  num('iou', 'IoU above which a unit counts as interpretable (default: 0.04, NetDissect)', { min: 0, max: 1 }),
+  str('split', 'the split dissected (default: train)', 'name', ['train', 'validation']),
+  images('n', 'images dissected (default: 20000 for train, 5000 for validation)'),
+  int('ablation-images', 'validation images for the per-unit ablation drop; 0 skips it (default: 1000)', 0, MAX_IMAGES),
+  int('top', 'top images shown per unit (default: 8)', 1, 100),
+  int('batch-size', 'images per forward pass (default: 128)', 1, 65_536),
+  flag('random-init', 'dissect the architecture freshly initialised (with --seed): the control'),
+  seed,
+  out('runs/dissect-<arch>-<dataset>'),
 ];
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -291,7 +482,20 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'visualize-dream', summary: "DeepDream: a validation image changed to raise a layer's activations, with octaves and jitter (also: glassbox visualize dream)", options: VISUALIZE_DREAM_OPTIONS },
   { name: 'visualize-style', summary: 'neural style transfer: an image with the content of one and the Gram-matrix style of another, or a texture synthesised from noise (also: glassbox visualize style)', options: VISUALIZE_STYLE_OPTIONS },
   { name: 'visualize-patches', summary: "top-activating validation patches of a layer's units, cropped to their receptive fields (also: glassbox visualize patches)", options: VISUALIZE_PATCHES_OPTIONS },
+  { name: 'prune', summary: 'lottery tickets (iterative magnitude pruning with rewinding) and pruning at initialisation (SynFlow, SNIP, magnitude, random): accuracy against weights left, resumable', options: PRUNE_OPTIONS },
+  { name: 'weights', summary: "first-layer weights as pictures: a linear classifier's class templates (CS231n) or a conv net's filters, with its accuracy", options: WEIGHTS_OPTIONS },
+  { name: 'embed', summary: "a model's layers over a data set: activation maps, PCA and t-SNE maps coloured by class, and kNN class separation per layer", options: EMBED_OPTIONS },
+  { name: 'dissect', summary: 'units as digit detectors (precision@K, alignment, ablation) and network dissection (IoU with concept masks, interpretable units per layer)', options: DISSECT_OPTIONS },
   { name: 'robustness', summary: 'accuracy under common corruptions (MNIST-C or CIFAR-10-C, severities 1-5): a table, curves and a picture of every corruption', options: ROBUSTNESS_OPTIONS },
+  { name: 'symmetry', summary: 'ReLU symmetries: a random permutation and positive rescaling of hidden units leaves the outputs unchanged; the canonical form maps equivalent nets to the same weights', options: SYMMETRY_OPTIONS },
+  { name: 'connect', summary: 'mode connectivity: loss along the line between two nets, along trained Bezier / polygonal curves, and after weight matching (Git Re-Basin); prints the barriers', options: CONNECT_OPTIONS },
+  { name: 'ablate', summary: 'unit ablation: switch units of a layer off, accuracy lost per unit and class, ranking, cumulative curves; --net2vec: concept vectors over the units (Net2Vec)', options: ABLATE_OPTIONS },
+  { name: 'stitch', summary: "stitching: net A's bottom, a learnt 1x1-conv / linear map, net B's top, per layer, against both nets (Lenc & Vedaldi 2015)", options: STITCH_OPTIONS },
+  { name: 'gan-train', summary: 'train a DCGAN on MNIST (or Fashion-MNIST) with progress, sample grids and resumable checkpoints (also: glassbox gan train)', options: GAN_TRAIN_OPTIONS },
+  { name: 'gan-sample', summary: "a trained generator's samples scored: Frechet distance in LeNet-5's features, confidence, class balance (also: glassbox gan sample)", options: GAN_SAMPLE_OPTIONS },
+  { name: 'gan-dissect', summary: "GAN dissection: generator units matched to stroke parts by IoU, switched off and on (also: glassbox gan dissect)", options: GAN_DISSECT_OPTIONS },
+  { name: 'gan-walk', summary: 'latent walks along attribute boundaries (thickness, slant, size), conditional manipulation, interpolations (also: glassbox gan walk)', options: GAN_WALK_OPTIONS },
+  { name: 'lab', summary: 'the lab: a web page where you draw a digit and watch backprop explain it, live on WebGPU in your browser (a local server; prints its URL)', options: LAB_OPTIONS },
 ];
 
 export const HELP_FOOTER =

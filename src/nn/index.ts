@@ -1,5 +1,5 @@
 /** The `nn` namespace: modules, layers and initialisation. */
-export { Module, Parameter, type ForwardHook, type ForwardPreHook } from './module.ts';
+export { Module, Parameter, setParameterMask, parameterMask, type ForwardHook, type ForwardPreHook } from './module.ts';
 export * from './layers.ts';
 export * from './conv-layers.ts';
 export * as init from './init.ts';

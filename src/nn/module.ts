@@ -18,6 +18,43 @@ export function Parameter(t: Tensor): Tensor {
 }
 const parameterTensors = new WeakSet<Tensor>();
 
+/**
+ * A parameter's pruning mask (1 keeps an entry, 0 prunes it): the engine keeps masked entries exactly
+ * 0.0. Setting a mask zeroes them now; the parameter's gradient is masked as backward delivers it (a
+ * grad hook), and every optimiser's step writes 0.0 at masked entries of the parameter and of its
+ * state (momentum, Adam's moments): src/train/optim.ts reads `parameterMask`. `null` removes it.
+ */
+export function setParameterMask(p: Tensor, mask: Tensor | null): void {
+  if (!parameterTensors.has(p)) throw new Error('glassbox.nn.setParameterMask: the tensor is not a parameter (made by nn.Parameter)');
+  const old = parameterMasks.get(p);
+  if (mask === null) {
+    if (old) old.dispose();
+    parameterMasks.delete(p);
+    return;
+  }
+  if (mask.dtype !== 'float32' || mask.shape.length !== p.shape.length || mask.shape.some((d, i) => d !== p.shape[i]))
+    throw new Error(`glassbox.nn.setParameterMask: the mask must be float32 of the parameter's shape ${shapeStr(p.shape)}, got ${mask.dtype} ${shapeStr(mask.shape)}`);
+  const own = keep(mask.contiguous().mul(1));
+  if (old) old.dispose();
+  parameterMasks.set(p, own);
+  if (!maskHooked.has(p)) {
+    maskHooked.add(p);
+    p.gradHooks.push((g) => {
+      const m = parameterMasks.get(p);
+      return m ? g.where(m, 0) : undefined;
+    });
+  }
+  // where, not mul: +0.0 at masked entries (never -0.0 or NaN from 0 * -x or 0 * Inf)
+  noGrad(() => p.assign(p.where(own, 0)));
+}
+
+/** The mask `setParameterMask` gave `p`, or undefined. */
+export function parameterMask(p: Tensor): Tensor | undefined {
+  return parameterMasks.get(p);
+}
+const parameterMasks = new WeakMap<Tensor, Tensor>();
+const maskHooked = new WeakSet<Tensor>();
+
 export type ForwardHook = (module: Module, inputs: unknown[], output: Tensor) => Tensor | void;
 export type ForwardPreHook = (module: Module, inputs: unknown[]) => unknown[] | void;
 

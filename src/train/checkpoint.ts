@@ -329,7 +329,8 @@ export function parseManifest(path: string, text: string): CheckpointState & { v
 
 function checkConfig(v: FieldChecker, raw: unknown): RunConfig {
   const c = v.object(raw, 'config');
-  v.oneOf(c.model, 'config.model', Object.keys(MODEL_ZOO));
+  // 'dcgan': the generator-discriminator pair of `glassbox gan train` (src/gan/train.ts), checkpointed the same way
+  v.oneOf(c.model, 'config.model', [...Object.keys(MODEL_ZOO), 'dcgan']);
   v.oneOf(c.dataset, 'config.dataset', Object.keys(DATASETS));
   v.oneOf(c.optimizer, 'config.optimizer', ['sgd', 'adam', 'adamw']);
   v.oneOf(c.schedule ?? 'none', 'config.schedule', ['none', 'step', 'cosine', 'onecycle']);

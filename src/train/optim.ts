@@ -12,6 +12,7 @@ import { asPlainArray, copyKernel } from '../tensor/ops/elementwise.ts';
 import { keep, type Tensor } from '../tensor/tensor.ts';
 import { zerosLike } from '../tensor/ops/creation.ts';
 import { checkOptions } from '../tensor/check-options.ts';
+import { parameterMask } from '../nn/module.ts';
 
 export abstract class Optimizer {
   /** Current learning rate; schedulers change it. */
@@ -96,6 +97,16 @@ export abstract class Optimizer {
    * the step, in one kernel with the other parameters that have the same rule and scalars.
    */
   protected updateInPlace(name: string, targets: Tensor[], inputs: Tensor[], body: string, scalars: number[]): void {
+    const mask = parameterMask(targets[0]!);
+    if (mask) {
+      // a pruned parameter (nn.setParameterMask): its masked entries and its state's are written 0.0,
+      // whatever the gradient, weight decay or momentum hold; the mask is the last input. x - x is a
+      // zero of the value's type (f32 or vec4), since WGSL compares no vector with a scalar.
+      const m = `x${inputs.length}`;
+      const zeroMasked = targets.map((_, k) => `t${k}_next = select(${m} - ${m}, t${k}_next, ${m} != ${m} - ${m});`).join('\n');
+      this.pending.push({ name: `${name}_masked`, targets, inputs: [...inputs, mask], body: `${body}\n${zeroMasked}`, scalars });
+      return;
+    }
     this.pending.push({ name, targets, inputs, body, scalars });
   }
 }

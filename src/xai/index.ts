@@ -28,3 +28,6 @@ export * as optimize from './optimize/index.ts';
 export * as attacks from './attacks/index.ts';
 export * from './visualize/features.ts';
 export * as robustness from './robustness/index.ts';
+export * as weightspace from './weightspace/index.ts';
+export * as pruning from './pruning/index.ts';
+export * as representations from './representations/index.ts';

@@ -58,6 +58,12 @@ export const MODEL_ZOO: Record<string, ZooEntry> = {
     build: (s) => new MLP(s.channels * s.height * s.width, [256, 128], s.classes),
     recipe: { optimizer: 'adam', lr: 1e-3, epochs: 5, batchSize: 64 },
   },
+  'lenet-300-100': {
+    description: "LeNet-300-100: MLP with hidden layers 300 and 100, ReLU (Frankle & Carbin 2019's lottery-ticket net)",
+    build: (s) => new MLP(s.channels * s.height * s.width, [300, 100], s.classes),
+    // the paper's: Adam 1.2e-3, batch 60 (50k iterations; one epoch of 60k images is 1k)
+    recipe: { optimizer: 'adam', lr: 1.2e-3, epochs: 5, batchSize: 60 },
+  },
   lenet5: {
     description: 'LeNet-5: conv 6@5x5, pool, conv 16@5x5, pool, fc 120, fc 84 (ReLU, max pooling)',
     build: (s) => new LeNet5(s.channels, s.classes, s.height),
