@@ -85,6 +85,22 @@ describe('masks in the parameters: every optimiser keeps masked entries at exact
     expect(await arr(b)).toEqual(await arr(a));
   });
 
+  it('L-BFGS keeps masked entries at exactly 0.0 too: its directions are sums of masked gradients and steps', async () => {
+    // L-BFGS has no fused update of its own; this checks that the masked gradient alone is enough
+    gb.manualSeed(5);
+    const fc = new nn.Linear(6, 3, { bias: false });
+    const mask = gb.tensor(Array.from({ length: 18 }, (_, i) => (i % 3 === 1 ? 0 : 1)), [3, 6]);
+    nn.setParameterMask(fc.weight, mask);
+    const x = gb.randn([8, 6]);
+    const y = gb.randint(0, 3, [8]);
+    const opt = new optim.LBFGS([fc.weight], { maxIter: 10 });
+    const before = await arr(fc.weight);
+    await opt.step(() => gb.tidy(() => { opt.zeroGrad(); const l = gb.crossEntropy(fc.forward(x), y); l.backward(); return l.detach(); }));
+    const after = await arr(fc.weight);
+    after.forEach((v, i) => (i % 3 === 1 ? expect(Object.is(v, 0)).toBe(true) : undefined));
+    expect(after.filter((v, i) => i % 3 !== 1 && v !== before[i]).length).toBeGreaterThan(0);
+  });
+
   it('backward delivers the gradient masked, and the mask can be removed', async () => {
     const fc = new nn.Linear(3, 2, { bias: false });
     nn.setParameterMask(fc.weight, gb.tensor([1, 0, 1, 0, 1, 1], [2, 3]));

@@ -22,7 +22,8 @@ const parameterTensors = new WeakSet<Tensor>();
  * A parameter's pruning mask (1 keeps an entry, 0 prunes it): the engine keeps masked entries exactly
  * 0.0. Setting a mask zeroes them now; the parameter's gradient is masked as backward delivers it (a
  * grad hook), and every optimiser's step writes 0.0 at masked entries of the parameter and of its
- * state (momentum, Adam's moments): src/train/optim.ts reads `parameterMask`. `null` removes it.
+ * state (momentum, Adam's moments): src/train/optim.ts reads `parameterMask`. L-BFGS needs nothing more:
+ * its steps are combinations of masked gradients and of earlier (masked) steps. `null` removes it.
  */
 export function setParameterMask(p: Tensor, mask: Tensor | null): void {
   if (!parameterTensors.has(p)) throw new Error('glassbox.nn.setParameterMask: the tensor is not a parameter (made by nn.Parameter)');
