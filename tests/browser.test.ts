@@ -6,7 +6,6 @@
  *
  * Needs /usr/bin/chromium (Debian's `chromium` package); skipped, with a message, without it.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { builtinModules } from 'node:module';
@@ -19,9 +18,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectClose } from './helpers.ts';
 import { runWorkload, fixedValues, type PageResult, type WorkloadResult } from './browser/page.ts';
+import { CHROMIUM, HAS_CHROMIUM, WEBGPU_ARGS } from './browser/lab-driver.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const PAGE_ENTRY = join(HERE, 'browser', 'page.ts');
@@ -149,17 +147,7 @@ async function runInBrowser(url: string): Promise<{ result: PageResult; log: str
     executablePath: CHROMIUM,
     headless: true,
     timeout: 30_000,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--enable-unsafe-webgpu',
-      '--use-webgpu-adapter=swiftshader',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: WEBGPU_ARGS,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const log: string[] = [];
