@@ -24,7 +24,7 @@ import { loadModel } from '../src/nn/safetensors-file.ts';
 import { datasetSpec } from '../src/train/datasets.ts';
 import { unitAblationEffects } from '../src/xai/units/ablation.ts';
 import { PYTHON } from './peers/torch.ts';
-import { fmt, kernelChoice, machine, markdownTable, repoRoot, writeJson, writeSection } from './report.ts';
+import { fmt, kernelChoice, machine, markdownTable, repoRoot, writeJson, writeSection, machineLines } from './report.ts';
 
 const argv = process.argv.slice(2);
 for (const a of argv)
@@ -88,8 +88,7 @@ if (!argv.includes('--no-write')) {
     '## Unit ablation: one sweep of a layer against PyTorch (`bench/ablation.ts`)',
     '',
     `- date: ${date}`,
-    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (above ${info.cores}: other jobs shared the cores, so absolute figures move from run to run; both are timed in the same run)`,
-    `- adapter: ${adapter.description || adapter.device}; glassbox kernel target \`${kernelChoice(kernelTarget(), kernelSubgroupSize())}\``,
+    ...machineLines(adapter.description || adapter.device, kernelChoice(kernelTarget(), kernelSubgroupSize()), loadAtStart),
     `- PyTorch: ${peer ? `${peer.torch}, ${peer.threads} thread(s)` : 'not run'} (bench/peers/ablation_torch.py)`,
     `- command: \`node scripts/run-ts.mjs bench/ablation.ts${argv.length ? ` ${argv.join(' ')}` : ''}\` (${seconds.toFixed(0)} s)`,
     `- work: ${weights.replace(repoRoot() + '/', '')}, conv3's ReLU (\`${LAYER}\`), each of its ${sweep.channels} units zeroed alone plus the intact model, over the first ${count} mixture-of-MNIST validation images in batches of ${BATCH}; both engines tile each batch's conv3 activation ${sweep.channels + 1} times and run the rest of the net on the tiled batch. Intact accuracy ${fmt(sweep.baseline.accuracy)}.`,

@@ -26,7 +26,7 @@ import { withSeed } from '../src/xai/baselines.ts';
 import { adversarialBatchHook, adversarialTrainingSettings, PGD } from '../src/xai/attacks/index.ts';
 import { normalize } from '../src/data/normalization.ts';
 import { PYTHON } from './peers/torch.ts';
-import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
+import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection, machineLines } from './report.ts';
 
 const argv = process.argv.slice(2);
 for (const a of argv) {
@@ -150,8 +150,7 @@ if (!argv.includes('--no-write')) {
     '## Adversarial attacks and adversarial training: speed (`bench/attacks.ts`)',
     '',
     `- date: ${date}`,
-    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (above ${info.cores}: other jobs shared the cores, so absolute figures are low and move from run to run; both engines are timed in the same run, and their ratio is the figure to read)`,
-    `- adapter: ${adapter.description || adapter.device}; glassbox kernel target \`${kernelChoice(kernelTarget(), kernelSubgroupSize())}\``,
+    ...machineLines(adapter.description || adapter.device, kernelChoice(kernelTarget(), kernelSubgroupSize()), loadAtStart),
     `- torch: ${t ? `PyTorch ${t.torch}, ${t.threads} threads, OMP_WAIT_POLICY=PASSIVE` : 'not run'} (bench/peers/attacks_torch.py, the same loops)`,
     `- command: \`node scripts/run-ts.mjs bench/attacks.ts${argv.length ? ` ${argv.join(' ')}` : ''}\` (${seconds.toFixed(0)} s)`,
     `- LeNet-5 with seeded random weights, uniform random pixels, MNIST normalisation inside the loop; ${repeats} timed runs after one untimed; images/s = batch / seconds per run (an attack of all its steps, or one training step with its attack).`,

@@ -23,7 +23,7 @@ import { loadDataset } from '../datasets/index.ts';
 import { trainCurve } from '../src/xai/weightspace/curve-training.ts';
 import { readState } from '../src/xai/weightspace/state.ts';
 import { PYTHON } from './peers/torch.ts';
-import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
+import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection, machineLines } from './report.ts';
 
 const argv = process.argv.slice(2);
 for (const a of argv)
@@ -86,8 +86,7 @@ if (!argv.includes('--no-write')) {
     '## Mode connectivity: one epoch of curve training (`bench/connect.ts`)',
     '',
     `- date: ${date}`,
-    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (above ${info.cores}: other jobs shared the cores, so absolute figures are low and move from run to run; both engines are timed in the same run, and their ratio is the figure to read)`,
-    `- adapter: ${adapter.description || adapter.device}; glassbox kernel target \`${kernelChoice(kernelTarget(), kernelSubgroupSize())}\``,
+    ...machineLines(adapter.description || adapter.device, kernelChoice(kernelTarget(), kernelSubgroupSize()), loadAtStart),
     `- torch: ${torch ? `PyTorch ${torch.torch}, ${torch.threads} threads, OMP_WAIT_POLICY=PASSIVE` : 'not run'} (bench/peers/connect_torch.py, the same loop with a functional LeNet-5)`,
     `- command: \`node scripts/run-ts.mjs bench/connect.ts${argv.length ? ` ${argv.join(' ')}` : ''}\` (${seconds.toFixed(0)} s)`,
     `- a step: t ~ U(0, 1), every parameter built as (1-t)^2 A + 2t(1-t) M + t^2 B, forward and backward of LeNet-5 on a batch of ${BATCH}, Adam on M (glassbox: \`trainCurve\`, the loop \`glassbox connect\` runs). A and B have seeded random weights (speed does not depend on them); glassbox reads MNIST through its DataLoader, the peer random tensors. An epoch here is ${images} images (MNIST's is 60,000); glassbox after a 2-step warm-up, PyTorch after 2 untimed steps.`,

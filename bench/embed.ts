@@ -25,7 +25,7 @@ import { knnAccuracy } from '../src/xai/representations/knn.ts';
 import { PCA } from '../src/xai/representations/pca.ts';
 import { TSNE } from '../src/xai/representations/tsne.ts';
 import { PYTHON } from './peers/torch.ts';
-import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
+import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection, machineLines } from './report.ts';
 
 const argv = process.argv.slice(2);
 const known = /^--(no-sklearn|no-write|n=\d+|iterations=\d+)$/;
@@ -123,8 +123,7 @@ if (!argv.includes('--no-write')) {
     '## Embeddings: PCA and exact t-SNE against scikit-learn (`bench/embed.ts`)',
     '',
     `- date: ${date}`,
-    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (above ${info.cores}: other jobs shared the cores, so absolute figures move from run to run; both are timed in the same run)`,
-    `- adapter: ${adapter.description || adapter.device}; glassbox kernel target \`${kernelChoice(kernelTarget(), kernelSubgroupSize())}\``,
+    ...machineLines(adapter.description || adapter.device, kernelChoice(kernelTarget(), kernelSubgroupSize()), loadAtStart),
     `- scikit-learn: ${peer ? `${peer.sklearn} (numpy ${peer.numpy}), Debian's python3-sklearn` : 'not run'} (bench/peers/embed_sklearn.py)`,
     `- command: \`node scripts/run-ts.mjs bench/embed.ts${argv.length ? ` ${argv.join(' ')}` : ''}\` (${seconds.toFixed(0)} s)`,
     `- points: the first ${n} MNIST test images, 784 pixels in [0, 1]. PCA: glassbox's covariance by matmul on the GPU and ${pca.method} (${pca.iterations} iterations), the second call timed (the first compiles kernels). t-SNE: exact on both sides (scikit-learn method='exact', early stopping off), perplexity ${PERPLEXITY}, exaggeration 12 for 250 iterations, momentum 0.5 then 0.8, learning rate ${fmt(tsne.learningRate)}, both from glassbox's random start (sd 1e-4); glassbox's seconds include the perplexity calibration (${fmt(tsne.seconds.calibration)} s) and its kernels' first compilation, scikit-learn's its own.`,

@@ -26,7 +26,7 @@ import { PruningMask } from '../src/xai/pruning/mask.ts';
 import { magnitudeScores, randomScores } from '../src/xai/pruning/scores.ts';
 import { impLayerRates } from '../src/xai/pruning/schedule.ts';
 import { PYTHON } from './peers/torch.ts';
-import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
+import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection, machineLines } from './report.ts';
 
 const argv = process.argv.slice(2);
 const known = /^--(no-torch|no-write|iterations=\d+|density=[\d.]+)$/;
@@ -109,8 +109,7 @@ if (!argv.includes('--no-write')) {
     '## Lottery tickets: one IMP round (`bench/prune.ts`)',
     '',
     `- date: ${date}`,
-    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (above ${info.cores}: other jobs shared the cores, so absolute figures are low and move from run to run; both engines are timed in the same run, and their ratio is the figure to read)`,
-    `- adapter: ${adapter.description || adapter.device}; glassbox kernel target \`${kernelChoice(kernelTarget(), kernelSubgroupSize())}\``,
+    ...machineLines(adapter.description || adapter.device, kernelChoice(kernelTarget(), kernelSubgroupSize()), loadAtStart),
     `- torch: ${torch ? `PyTorch ${torch.torch}, ${torch.threads} threads, OMP_WAIT_POLICY=PASSIVE` : 'not run'} (bench/peers/prune_torch.py: the same round; masks kept by a gradient hook and a multiplication after each step, as OpenLTH; its images are random tensors in memory, glassbox's 12,000 MNIST images decoded on the GPU per batch)`,
     `- command: \`node scripts/run-ts.mjs bench/prune.ts${argv.length ? ` ${argv.join(' ')}` : ''}\` (${total.toFixed(0)} s)`,
     `- a round: rewind to the initialisation, apply the mask, ${iterations} Adam steps (lr ${LR}, batch ${BATCH}), prune 20% / 20% / 10% of each layer's survivors by magnitude; one untimed round, then one timed`,

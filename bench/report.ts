@@ -3,7 +3,7 @@
  * delimited by `<!-- name:start -->` / `<!-- name:end -->` so that several benchmarks share the file.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, availableParallelism } from 'node:os';
+import { cpus, availableParallelism, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -105,5 +105,18 @@ export function runLines(r: { date: string; machine: string; adapter: string; ta
     `- tfjs: ${r.tfjsNote}`,
     `- torch: ${r.torchNote}`,
     `- command: \`${r.command}\` (${r.seconds.toFixed(0)} s)`,
+  ];
+}
+
+/**
+ * The machine and adapter lines of a bench section that times glassbox against a CPU peer in one run:
+ * the CPU, how loaded it was from start to end (on shared cores the absolute figures move, the ratio
+ * is the figure to read), the adapter and glassbox's kernel target.
+ */
+export function machineLines(adapterName: string, target: string, loadAtStart: number): string[] {
+  const info = machine();
+  return [
+    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (above ${info.cores}: other jobs shared the cores, so absolute figures move from run to run; both engines are timed in the same run, and their ratio is the figure to read)`,
+    `- adapter: ${adapterName}; glassbox kernel target \`${target}\``,
   ];
 }

@@ -31,7 +31,7 @@ import { channel, LUCID_ANGLES, LUCID_COLOR_DECORRELATION, LUCID_SCALES, renderV
 import { generatedTexture, MULTISCALE_KERNELS, RandomMultiScaleNet, styleTransfer } from '../src/xai/visualize/style-transfer.ts';
 import { sigmoid } from '../src/tensor/ops/elementwise.ts';
 import { PYTHON } from './peers/torch.ts';
-import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection } from './report.ts';
+import { fmt, kernelChoice, machine, markdownTable, repoRoot, textTable, writeJson, writeSection, machineLines } from './report.ts';
 
 const argv = process.argv.slice(2);
 const known = /^--(no-torch|no-write|steps=\d+|filters=\d+)$/;
@@ -157,8 +157,7 @@ if (!argv.includes('--no-write')) {
     '## Input optimisation: feature visualisation and style transfer (`bench/visualize.ts`)',
     '',
     `- date: ${date}`,
-    `- machine: ${info.cpu}, ${info.cores} cores; Node ${process.versions.node}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (above ${info.cores}: other jobs shared the cores, so absolute figures are low and move from run to run; both engines are timed in the same run, and their ratio is the figure to read)`,
-    `- adapter: ${adapter.description || adapter.device}; glassbox kernel target \`${kernelChoice(kernelTarget(), kernelSubgroupSize())}\``,
+    ...machineLines(adapter.description || adapter.device, kernelChoice(kernelTarget(), kernelSubgroupSize()), loadAtStart),
     `- torch: ${torchNote} (bench/peers/visualize_torch.py, the same loops; its Fourier image uses torch.fft.irfft2, glassbox's a DFT by matmuls)`,
     `- command: \`node scripts/run-ts.mjs bench/visualize.ts${argv.length ? ` ${argv.join(' ')}` : ''}\` (${seconds.toFixed(0)} s)`,
     `- a step: one forward and backward of the whole loop and an Adam update; ${steps} steps per run, the first not timed. features: cifar-net with **random weights** (seeded; no trained CIFAR run exists here, and speed does not depend on the weights), Lucid's Fourier parametrisation and colour matrix, the standard transforms, the mean of one channel. style: content + ${STYLE_WEIGHT} x style loss (Gram matrices at every scale), pixels started at the content image. The issue asks for 256 feature-visualisation steps; at these speeds that is tens of minutes, so fewer are timed (each is the same work).`,
