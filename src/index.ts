@@ -23,7 +23,7 @@ export * from './tensor/ops/grid-sample.ts';
 export * from './tensor/ops/norm.ts';
 export { roll } from './tensor/ops/roll.ts';
 export { normalization, normalize, denormalize, type Normalization } from './data/normalization.ts';
-export { modelMetadata, type ModelDescription } from './nn/model-metadata.ts';
+export { modelMetadata, describeModel, type ModelDescription } from './nn/model-metadata.ts';
 export { backward, grad, type GradOptions } from './autograd/backward.ts';
 export { noGrad, enableGrad, isGradEnabled, withBackwardRule, type BackwardRule, type BackwardRuleContext } from './autograd/node.ts';
 export { recordedOpNames, RECORDED_OPS } from './autograd/recorded-ops.ts';

@@ -284,12 +284,74 @@ describe('glassbox visualize features', () => {
     expect(png.width).toBeGreaterThan(2 * 28);
   });
 
+  it('--classes and --channels draw one picture per listed target in one batch, each with its own classification or exemplar ratio', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gb-visualize-'));
+    const run = (extra: string[]) => visualizeFeaturesCommand(parseArgs(['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--steps', '32', '--exemplars', '64', '--out', out, ...extra], VISUALIZE_FEATURES_OPTIONS));
+    await run(['--classes', '0-2,7']);
+    const classes = JSON.parse(readFileSync(join(out, 'features.json'), 'utf8')) as { final: number[]; classification: Array<{ class: number }> };
+    expect(classes.final).toHaveLength(4);
+    expect(classes.classification.map((c) => c.class)).toEqual([0, 1, 2, 7]);
+    await run(['--layer', 'features.4', '--channels', '0,5']);
+    const units = JSON.parse(readFileSync(join(out, 'features.json'), 'utf8')) as { final: number[]; exemplars: Array<{ channel: number; value: number }>; exemplarRatio: number[] };
+    expect(units.exemplars.map((e) => e.channel)).toEqual([0, 5]);
+    units.exemplarRatio.forEach((r, i) => expect(r).toBeCloseTo(units.final[i]! / units.exemplars[i]!.value, 5));
+    await expect(run(['--classes', '0-2', '--batch', '4'])).rejects.toThrow(/--batch 4: with a list of 3 targets the batch is one picture each/);
+    await expect(run(['--classes', '8-10'])).rejects.toThrow(/--classes: class 10 is out of range; the model has 10 classes \(0-9\)/);
+    await expect(run(['--layer', 'features.4', '--channels', 'all'])).rejects.toThrow(/--channels all: the size of layer 'features.4' is not known here; give a range like 0-7/);
+    await expect(run(['--class', '1', '--channels', '0'])).rejects.toThrow(/not --class and --channels/);
+  });
+
   it('refuses a missing target, a bad regulariser and clipping with the Fourier parametrisation, naming the fix', async () => {
     const run = (extra: string[]) => visualizeFeaturesCommand(parseArgs(['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--steps', '1', '--out', mkdtempSync(join(tmpdir(), 'gb-visualize-')), ...extra], VISUALIZE_FEATURES_OPTIONS));
     await expect(run([])).rejects.toThrow(UsageError);
     await expect(run(['--class', '3', '--reg', 'l2'])).rejects.toThrow(/--reg l2: give a weight, e.g. l2:0.1/);
     await expect(run(['--class', '3', '--reg', 'clip-norm:20'])).rejects.toThrow(/--param pixel/);
     await expect(run(['--class', '12'])).rejects.toThrow(/--class 12: the model has 10 classes/);
+  });
+});
+
+describe('rendering at a larger size and averaging down (renderSize)', () => {
+  it('the net sees the 2x2 block means of the 56x56 picture, its final score is the model\'s on them, and the class rises', async () => {
+    const r = await opt.renderVis(model, opt.classLogit([3, 5]), { ...base, param: 'fourier', batch: 2, steps: 24, transforms: opt.standardTransforms(2), renderSize: [56, 56] });
+    expect(r.images.shape).toEqual([2, 1, 28, 28]);
+    expect(r.rendered!.shape).toEqual([2, 1, 56, 56]);
+    const [big, small] = [await r.rendered!.toArray(), await r.images.toArray()];
+    let err = 0;
+    for (let n = 0; n < 2; n++)
+      for (let y = 0; y < 28; y++)
+        for (let x = 0; x < 28; x++) {
+          const at = (yy: number, xx: number) => big[n * 56 * 56 + yy * 56 + xx]!;
+          const block = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4;
+          err = Math.max(err, Math.abs(block - small[n * 28 * 28 + y * 28 + x]!));
+        }
+    expect(err).toBeLessThan(1e-6);
+    const logits = await gb.noGrad(() => model.forward(gb.normalize(r.images, norm))).toArray();
+    expect(Math.abs(logits[3]! - r.final[0]!)).toBeLessThan(1e-3);
+    expect(Math.abs(logits[10 + 5]! - r.final[1]!)).toBeLessThan(1e-3);
+    r.final.forEach((f, i) => expect(f).toBeGreaterThan(5 + 10 * Math.abs(r.initial[i]!)));
+    [r.images, r.rendered, r.probabilities].forEach((t) => t?.dispose());
+    await expect(opt.renderVis(model, opt.classLogit(3), { ...base, steps: 1, renderSize: [50, 56] })).rejects.toThrow(/renderSize 50x56 must be a whole multiple of the model's input 28x28 \(e.g. 56x56\)/);
+  });
+
+  it('ten class pictures rendered at 2x have less high-frequency energy than at 1x (same seed, steps and transforms in net pixels) and are still classified', async () => {
+    const steps = 48;
+    const run = (k: number) => visualizeFeatures(model, { class: CLASSES }, { ...base, param: 'fourier', batch: 10, steps, transforms: opt.standardTransforms(k), renderSize: k === 1 ? undefined : [28 * k, 28 * k] });
+    const [one, two] = [await run(1), await run(2)];
+    const confident = (r: typeof one) => r.predicted!.filter((p, k) => p.class === k && p.probability > 0.9).length;
+    console.log(`renderSize, LeNet-5 classes, ${steps} Fourier steps: high-frequency share ${mean(one.highFrequency).toFixed(3)} at 1x, ${mean(two.highFrequency).toFixed(3)} at 2x; mean logit ${mean(one.final).toFixed(2)}, ${mean(two.final).toFixed(2)}; p > 0.9 ${confident(one)}, ${confident(two)} of 10`);
+    writePng(`${OUT}/classes-render-2x.png`, await featureGrid(two.rendered!, two.predicted!.map((p) => `${p.class} ${p.probability.toFixed(2)}`)));
+    expect(mean(two.highFrequency)).toBeLessThan(mean(one.highFrequency));
+    expect(confident(two)).toBeGreaterThanOrEqual(9);
+    for (const r of [one, two]) [r.images, r.rendered, r.probabilities].forEach((t) => t?.dispose());
+  });
+
+  it('glassbox visualize features --render-size writes both sizes and refuses a size that is not a multiple', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gb-visualize-'));
+    await visualizeFeaturesCommand(parseArgs(['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--class', '2', '--steps', '4', '--batch', '1', '--render-size', '56', '--out', out], VISUALIZE_FEATURES_OPTIONS));
+    const json = JSON.parse(readFileSync(join(out, 'features.json'), 'utf8')) as { renderSize: number[] };
+    expect(json.renderSize).toEqual([56, 56]);
+    expect(readPng(join(out, 'features-rendered.png')).width).toBeGreaterThan(readPng(join(out, 'features.png')).width - 1);
+    await expect(visualizeFeaturesCommand(parseArgs(['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--class', '2', '--steps', '1', '--render-size', '60', '--out', out], VISUALIZE_FEATURES_OPTIONS))).rejects.toThrow(/--render-size 60: give a size that is a whole multiple of the model's input 28x28, e.g. 56/);
   });
 });
 

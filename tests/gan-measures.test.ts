@@ -7,8 +7,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as gb from '../src/index.ts';
 import { featureStats, frechetDistance, symmetricSqrt, ClassifierFrechet } from '../src/gan/frechet.ts';
-import { checkAttribute, measureAttributes, spearman } from '../src/gan/attributes.ts';
-import { strokeMasks } from '../src/gan/dissect.ts';
+import { checkAttribute, defaultAttributes, measureAttributes, spearman } from '../src/gan/attributes.ts';
+import { enclosedHoles, strokeMasks } from '../src/gan/dissect.ts';
 import { datasetImages } from '../src/gan/images.ts';
 import { datasetSpec } from '../src/train/datasets.ts';
 import { trainedModel } from './trained-models.ts';
@@ -95,8 +95,25 @@ describe('pixel attributes', () => {
     expect(Number.isNaN(measureAttributes(new Float32Array(784), 28, 28).thickness)).toBe(true);
   });
 
+  it("width and brightness follow a garment's silhouette, dark cloth included", () => {
+    // a 'coat' 12 wide and 20 high at value 0.3 (below the ink level 0.5), a white 'collar' inside it
+    const img = new Float32Array(784);
+    for (let y = 4; y < 24; y++) for (let x = 8; x < 20; x++) img[y * 28 + x] = 0.3;
+    expect(measureAttributes(img, 28, 28).width).toBe(12);
+    expect(measureAttributes(img, 28, 28).brightness).toBeCloseTo(0.3, 6);
+    for (let x = 10; x < 18; x++) img[4 * 28 + x] = 0.9;
+    const a = measureAttributes(img, 28, 28);
+    expect(a.brightness).toBeCloseTo((232 * 0.3 + 8 * 0.9) / 240, 6);
+    expect(a.size).toBe(1); // the digits' size counts ink above 0.5 only: the collar's one row
+    const wider = new Float32Array(784);
+    for (let y = 10; y < 14; y++) for (let x = 2; x < 26; x++) wider[y * 28 + x] = 1;
+    expect(measureAttributes(wider, 28, 28).width).toBe(24);
+    expect(defaultAttributes('fashion-mnist')).toEqual({ attribute: 'width', condition: 'brightness' });
+    expect(defaultAttributes('mnist')).toEqual({ attribute: 'thickness', condition: 'size' });
+  });
+
   it('names the known attributes for an unknown one; Spearman of monotone data is 1', () => {
-    expect(() => checkAttribute('width')).toThrow(/unknown attribute 'width'.*thickness, slant, size/);
+    expect(() => checkAttribute('colour')).toThrow(/unknown attribute 'colour'.*thickness, slant, size, width, brightness/);
     expect(spearman([1, 2, 3, 4], [1, 4, 9, 16])).toBeCloseTo(1, 12);
     expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBeCloseTo(-1, 12);
   });
@@ -109,12 +126,38 @@ describe('pixel attributes', () => {
     expect(sum(m.top)).toBe(20);
     expect(sum(m.bottom)).toBe(20);
     expect(sum(m.left) + sum(m.right)).toBe(40);
+    expect(sum(m.loop)).toBe(0); // a stroke encloses nothing
+  });
+
+  it('loops are the background the ink encloses: a ring\'s inside, both holes of an 8, none in a C', () => {
+    const sum = (a: Uint8Array) => a.reduce((s, v) => s + v, 0);
+    const ring = (img: Uint8Array, y0: number, y1: number, x0: number, x1: number, open = false) => {
+      for (let y = y0; y <= y1; y++)
+        for (let x = x0; x <= x1; x++) if (y === y0 || y === y1 || x === x0 || (x === x1 && !(open && y > y0 && y < y1))) img[y * 28 + x] = 1;
+      return img;
+    };
+    const o = ring(new Uint8Array(784), 5, 20, 9, 18);
+    const holes = enclosedHoles(o, 28, 28);
+    expect(sum(holes)).toBe(14 * 8);
+    expect(holes[12 * 28 + 13]).toBe(1);
+    expect(holes[2 * 28 + 2]).toBe(0);
+    // an 8: two rings sharing a row, two holes
+    const eight = ring(ring(new Uint8Array(784), 3, 13, 9, 18), 13, 24, 9, 18);
+    expect(sum(enclosedHoles(eight, 28, 28))).toBe(9 * 8 + 10 * 8);
+    // a C: the right side open, the inside joins the outside
+    expect(sum(enclosedHoles(ring(new Uint8Array(784), 5, 20, 9, 18, true), 28, 28))).toBe(0);
+    // ink touching the border still encloses: a ring drawn along the image's edge
+    expect(sum(enclosedHoles(ring(new Uint8Array(784), 0, 27, 0, 27), 28, 28))).toBe(26 * 26);
+    // through strokeMasks, on a [-1, 1] image
+    const img = Float32Array.from(o, (v) => 2 * v - 1);
+    expect(sum(strokeMasks(img, 28, 28).loop)).toBe(14 * 8);
   });
 });
 
 describe('gan walk refuses bad input before any work', () => {
   it('names the known attributes', async () => {
-    await expect(ganWalkCommand(parseArgs(['--model', 'runs/none', '--attribute', 'width'], GAN_WALK_OPTIONS))).rejects.toThrow(/unknown attribute 'width'; the known attributes are thickness, slant, size/);
+    await expect(ganWalkCommand(parseArgs(['--model', 'runs/none', '--attribute', 'colour'], GAN_WALK_OPTIONS))).rejects.toThrow(/unknown attribute 'colour'; the known attributes are thickness, slant, size, width, brightness/);
+    await expect(ganWalkCommand(parseArgs(['--model', 'runs/none', '--condition', 'colour'], GAN_WALK_OPTIONS))).rejects.toThrow(/unknown attribute 'colour'/);
     await expect(ganWalkCommand(parseArgs(['--model', 'runs/none', '--attribute', 'slant', '--condition', 'slant'], GAN_WALK_OPTIONS))).rejects.toThrow(/--condition slant is the walked --attribute/);
   });
 });

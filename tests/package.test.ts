@@ -3,11 +3,12 @@
  * project outside this checkout, then
  *   - in Node: `import * as gb from 'glassbox'` runs training steps, and 'glassbox/node' saves the model;
  *   - in a browser bundle: esbuild bundles `glassbox` for the browser (no Node module may be reached);
- *   - the `glassbox` command answers --help.
+ *   - the `glassbox` command answers --help;
+ *   - `glassbox lab` serves the built lab (dist/lab, shipped in the package) without the repository's lab sources.
  * Offline: the tarball is unpacked into node_modules/glassbox as npm would, and its dependencies
  * are linked from this checkout's node_modules (already installed) rather than downloaded.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../datasets/paths.ts';
 // @ts-expect-error: a plain .mjs script without types
 import { ensureBuilt } from '../scripts/build.mjs';
+import { ensureLabBuilt } from '../src/cli/lab.ts';
 
 interface PackResult {
   filename: string;
@@ -25,8 +27,9 @@ interface PackResult {
 let scratch: string;
 let packed: PackResult;
 
-beforeAll(() => {
+beforeAll(async () => {
   ensureBuilt();
+  await ensureLabBuilt(); // dist/lab, as prepack's build-lab.mjs writes it (seconds; nothing when fresh)
   scratch = mkdtempSync(join(tmpdir(), 'glassbox-package-'));
   // the scripts were run by ensureBuilt; prepack's clean build would pull dist/ from under other tests
   const json = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,8 +67,11 @@ describe('npm pack', () => {
     expect(paths).toContain('dist/src/node.js');
     expect(paths).toContain('dist/src/cli/main.js');
     expect(paths).toContain('bin/glassbox.mjs');
-    const unexpected = paths.filter((p) => !/^(dist\/(src|datasets)\/.*\.(js|d\.ts)|bin\/glassbox\.mjs|README\.md|package\.json|LICENSE)$/.test(p));
+    const lab = /^dist\/lab\/(index\.html|main\.js|app\.js|models\/[\w-]+\.(safetensors|json)|data\/mnist-subset\.bin)$/;
+    const unexpected = paths.filter((p) => !/^(dist\/(src|datasets)\/.*\.(js|d\.ts)|bin\/glassbox\.mjs|README\.md|package\.json|LICENSE)$/.test(p) && !lab.test(p));
     expect(unexpected).toEqual([]);
+    // the built lab with both pretrained models (its sources, lab/, stay out)
+    for (const f of ['index.html', 'main.js', 'app.js', 'models/lenet5-mnist.safetensors', 'models/mnist-cnn-mnist.safetensors', 'models/mnist-cnn-mnist.json']) expect(paths).toContain(`dist/lab/${f}`);
   });
 });
 
@@ -134,6 +140,34 @@ console.log(JSON.stringify({ losses, loaded: Array.from(await copy.weight.toArra
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain('Usage: glassbox');
       expect(r.stderr).toBe('');
+    }
+  });
+
+  it('glassbox lab serves the lab shipped in the package', async () => {
+    const bin = join(project(), 'node_modules', '.bin', 'glassbox');
+    const server = spawn(bin, ['lab'], { cwd: project(), stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const line = await new Promise<string>((res, rej) => {
+        let out = '';
+        let err = '';
+        server.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (/http:\/\/\S+\//.test(out)) res(out);
+        });
+        server.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        server.on('exit', (code) => rej(new Error(`glassbox lab exited with ${code}: ${err}`)));
+        setTimeout(() => rej(new Error(`glassbox lab printed no URL in 30 s: ${out} ${err}`)), 30_000);
+      });
+      expect(line).toContain(join(project(), 'node_modules', 'glassbox', 'dist', 'lab'));
+      const url = line.match(/http:\/\/\S+\//)![0];
+      expect(await (await fetch(url)).text()).toContain('glassbox lab');
+      for (const f of ['app.js', 'models/mnist-cnn-mnist.safetensors']) {
+        const res = await fetch(url + f);
+        expect(res.status, f).toBe(200);
+        expect(Number(res.headers.get('content-length')), f).toBe(readFileSync(join(project(), 'node_modules', 'glassbox', 'dist', 'lab', f)).length);
+      }
+    } finally {
+      server.kill();
     }
   });
 });

@@ -21,6 +21,8 @@ import { VISUALIZE_PATCHES_OPTIONS } from '../src/cli/options.ts';
 import { visualizePatchesCommand } from '../src/cli/visualize-patches.ts';
 import { trainedModel } from './trained-models.ts';
 import { expectCommandReport } from './command-report.ts';
+import * as opt from '../src/xai/optimize/index.ts';
+import { readPng } from '../src/viz/node.ts';
 
 const { nn } = gb;
 const axes = (g: Geometry) => ({ y: g.y, x: g.x });
@@ -220,6 +222,34 @@ describe('glassbox visualize patches', () => {
         expect(u.patches.map((p) => p.image)).toEqual(expected.top[i]!.map((a) => a.image));
         u.patches.forEach((p, r) => expect(p.value).toBeCloseTo(expected.top[i]![r]!.value, 5));
       });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("--features puts each unit's visualisation first in its row, as a multiple of the image whose channel mean is largest", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gb-patches-'));
+    try {
+      await run(out, '--layer', 'features.4', '--channels', '0,5', '--features', '--feature-steps', '32');
+      expectCommandReport(out, { shown: ['patches.png', 'units.png'], listed: ['patches.json'] });
+      const json = JSON.parse(readFileSync(join(out, 'patches.json'), 'utf8'));
+      expect(json.featureSteps).toBe(32);
+      const model = (await trainedModel('lenet-mnist')).model;
+      const data = await mnist({ split: 'test', limit: 64 });
+      const ctx = gb.noGrad(() => opt.forwardCapturing(model, opt.resolveLayers(model, ['features.4']), gb.normalize(data.images, data.normalization)));
+      const maps = Float32Array.from(await ctx.activation('features.4').toArray());
+      json.units.forEach((u: { channel: number; visualisation: { activation: number; exemplarRatio: number; exemplar: { image: number; value: number } } }) => {
+        // the exemplar by hand: the largest mean of the channel's 10 x 10 map over the 64 images
+        const means = Array.from({ length: 64 }, (_, n) => maps.subarray((n * 16 + u.channel) * 100, (n * 16 + u.channel + 1) * 100).reduce((a, b) => a + b, 0) / 100);
+        const best = means.indexOf(Math.max(...means));
+        expect(u.visualisation.exemplar.image).toBe(best);
+        expect(u.visualisation.exemplar.value).toBeCloseTo(means[best]!, 4);
+        expect(u.visualisation.exemplarRatio).toBeCloseTo(u.visualisation.activation / means[best]!, 5);
+        // 32 steps draw a live picture, not yet one above the exemplar (128 do: tests/circuits.test.ts)
+        expect(u.visualisation.activation).toBeGreaterThan(0);
+      });
+      // a row per unit of the picture and k = 4 patches
+      expect(readPng(join(out, 'units.png')).width).toBeGreaterThan(5 * 28);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -13,6 +13,7 @@ import { loadModel, saveModel } from '../src/nn/safetensors-file.ts';
 import { DataLoader } from '../src/train/data-loader.ts';
 import { datasetSpec } from '../src/train/datasets.ts';
 import { fit } from '../src/train/trainer.ts';
+import { adversarialBatchHook, adversarialTrainingSettings } from '../src/xai/attacks/adversarial-training.ts';
 import { REPO_ROOT } from '../datasets/paths.ts';
 import type { ImageDataset } from '../datasets/index.ts';
 
@@ -25,12 +26,16 @@ export interface FixtureRecipe {
   seed: number;
   /** Train on labels shuffled once by this seed (the data-randomisation model of the sanity checks). */
   shuffleLabels?: boolean;
+  /** Adversarial training (src/xai/attacks/adversarial-training.ts): every batch replaced by its PGD attack. */
+  adversarial?: { method: 'pgd' | 'fgsm-rs'; eps: number; steps: number };
 }
 
 export const FIXTURE_MODELS = {
   'lenet-mnist': { model: 'lenet5', dataset: 'mnist', trainImages: 12000, epochs: 2, lr: 2e-3, seed: 0 },
   // Adebayo et al.'s data randomisation: a net that memorised random labels (train accuracy near 100%, test at chance)
   'lenet-mnist-random-labels': { model: 'lenet5', dataset: 'mnist', trainImages: 1000, epochs: 40, lr: 2e-3, seed: 0, shuffleLabels: true },
+  // Madry et al.'s PGD training, short: the robust model of the perceptually-aligned-gradients test (Tsipras et al. 2019)
+  'lenet-mnist-robust': { model: 'lenet5', dataset: 'mnist', trainImages: 12000, epochs: 3, lr: 2e-3, seed: 0, adversarial: { method: 'pgd', eps: 0.3, steps: 5 } },
   'mixture-net': { model: 'mixture-net', dataset: 'mnist-mixture', trainImages: 20000, epochs: 6, lr: 3e-3, seed: 0 },
 } satisfies Record<string, FixtureRecipe>;
 
@@ -70,6 +75,7 @@ export async function trainFixtureModel(name: FixtureName): Promise<void> {
   const model = modelEntry(recipe.model).build({ channels: train.channels, height: train.height, width: train.width, classes: train.classes.length });
   const history = await fit(model, {
     epochs: recipe.epochs,
+    perturbBatch: recipe.adversarial ? adversarialBatchHook(model, adversarialTrainingSettings(recipe.adversarial.method, recipe.adversarial), { mean: spec.mean, std: spec.std }) : undefined,
     optimizer: new gb.optim.Adam(model.parameters(), { lr: recipe.lr }),
     loss: (l, y) => gb.crossEntropy(l, y),
     train: new DataLoader(train, { batchSize: 64, shuffle: true, seed: recipe.seed, keepLast: false, mean: spec.mean, std: spec.std }),

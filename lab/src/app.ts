@@ -14,7 +14,7 @@ import { renderTrace } from './backprop-view.ts';
 import { Randomization } from './sanity-view.ts';
 import { loadSubset, lossChart, PageTrainer } from './train-view.ts';
 import { featureLayers, visualizeUnit } from './features-view.ts';
-import { modelFromSafetensors, pretrainedModel, type LabModel } from './model-source.ts';
+import { modelFromSafetensors, PRETRAINED, pretrainedModel, type LabModel } from './model-source.ts';
 import { decodeState, encodeState } from './url-state.ts';
 import { paintGrey, paintOverlay } from './paint.ts';
 import { SUBSET } from './subset-format.ts';
@@ -36,7 +36,9 @@ export interface LabView {
   /** Milliseconds from the end of a stroke to the drawn map, per method, newest last. */
   strokeToMap: Array<{ method: string; ms: number }>;
   train: { losses: number[]; stepMs: number[]; accuracy: Array<{ step: number; accuracy: number }> };
-  feature: { curve: number[]; predicted: unknown } | null;
+  /** The model in use: its key in the menu and the URL ('lenet5', 'mnist-cnn', 'trained', 'file'). */
+  model: string;
+  feature: { layer: string; index: number; steps: number; curve: number[]; image: number[]; predicted: { class: number; probability: number } | null } | null;
   error: string | null;
 }
 
@@ -47,15 +49,32 @@ declare global {
 }
 
 const info = await gb.init();
-const view: LabView = { ready: false, busy: true, updates: 0, adapter: info.adapter, image: [], probs: [], target: 0, map: null, trace: null, sanity: null, strokeToMap: [], train: { losses: [], stepMs: [], accuracy: [] }, feature: null, error: null };
+const view: LabView = { ready: false, busy: true, updates: 0, adapter: info.adapter, image: [], probs: [], target: 0, map: null, trace: null, sanity: null, strokeToMap: [], train: { losses: [], stepMs: [], accuracy: [] }, model: '', feature: null, error: null };
 window.__lab = view;
 $('status').textContent = `WebGPU: ${[info.adapter.vendor, info.adapter.architecture, info.adapter.description].filter(Boolean).join(' ')} · loading the model...`;
 
 const { state, problems } = decodeState(location.hash);
-const pretrained = await pretrainedModel();
+const models = new Map<string, LabModel>();
+/** The pretrained models are fetched when first used (the MNIST CNN's weights are 4.8 MB). */
+async function modelFor(key: string): Promise<LabModel> {
+  const loaded = models.get(key);
+  if (loaded) return loaded;
+  const entry = PRETRAINED.find((p) => p.key === key);
+  if (!entry) throw new Error(`no model '${key}' in this page (train one, or drop a .safetensors file)`);
+  $('status').textContent = `loading ${entry.name}...`;
+  const m = await pretrainedModel(entry);
+  models.set(key, m);
+  $<HTMLSelectElement>('model').querySelector<HTMLOptionElement>(`option[value="${key}"]`)!.text = m.label;
+  return m;
+}
+for (const p of PRETRAINED) $<HTMLSelectElement>('model').append(new Option(p.name, p.key));
+const startProblem = PRETRAINED.some((p) => p.key === state.model)
+  ? null
+  : `the link names model '${state.model}', which lives only in the page that made it (train it or drop its file here); showing the pretrained ${PRETRAINED[0]!.name}`;
+if (startProblem) state.model = PRETRAINED[0]!.key;
+let current = await modelFor(state.model);
+/** null where the build found no MNIST data: the pretrained models still work, training and test images do not. */
 const subset = await loadSubset();
-const models = new Map<string, LabModel>([['pretrained', pretrained]]);
-let current = pretrained;
 let trainer: PageTrainer | null = null;
 let randomization = new Randomization(current.model);
 let lastStrokeHandled = 0;
@@ -67,6 +86,7 @@ function showError(e: unknown): void {
   $('error').textContent = message;
 }
 if (problems.length) showError(`This link's view could not be restored in full: ${problems.join('; ')}`);
+if (startProblem) showError(startProblem);
 if (!LAB_METHODS.includes(state.method as (typeof LAB_METHODS)[number])) {
   if (state.method) showError(`unknown method '${state.method}' in the link; known: ${LAB_METHODS.join(', ')}`);
   state.method = 'saliency';
@@ -100,28 +120,31 @@ const currentImage = () => Float32Array.from(pad.image(), (v) => Math.round(v * 
 async function update(): Promise<void> {
   const strokeEnd = pad.strokeEndedAt > lastStrokeHandled ? pad.strokeEndedAt : 0;
   lastStrokeHandled = Math.max(lastStrokeHandled, pad.strokeEndedAt);
+  // what this pass explains, fixed at its start: the menus may change while the GPU works (the next pass follows them)
   const image = currentImage();
-  const x = gb.tidy(() => gb.normalize(gb.tensor(image, [1, 1, 28, 28]), current.normalization));
+  const { model, normalization } = current;
+  const { method, rule, model: key } = state;
+  const x = gb.tidy(() => gb.normalize(gb.tensor(image, [1, 1, 28, 28]), normalization));
   try {
-    const probs = await classProbabilities(current.model, x);
+    const probs = await classProbabilities(model, x);
     renderBars($('bars'), probs, (k) => {
       state.target = k;
       $<HTMLSelectElement>('target').value = String(k);
       schedule();
     });
     const target = state.target === 'auto' ? argmax(probs) : state.target;
-    const options = optionValues(state.method, camLayers(current.model), state.options);
-    const map: ExplainedMap = await explain(current.model, state.method, x, target, options, current.normalization);
+    const options = optionValues(method, camLayers(model), state.options);
+    const map: ExplainedMap = await explain(model, method, x, target, options, normalization);
     // the map is on the canvas when paintOverlay returns (the compositor shows it at the next frame;
     // waiting for requestAnimationFrame would stall in a hidden tab, where frames never come)
     paintOverlay($<HTMLCanvasElement>('map'), image, map.values, 28, map.signed);
     if (strokeEnd) {
       const ms = performance.now() - strokeEnd;
-      view.strokeToMap.push({ method: state.method, ms });
-      $('map-timing').textContent = `${state.method} for class ${target}: drawn ${ms.toFixed(0)} ms after the stroke ended`;
-    } else $('map-timing').textContent = `${state.method} for class ${target}`;
-    Object.assign(view, { image: Array.from(image), probs: Array.from(probs), target, map: { method: state.method, values: Array.from(map.values), h: map.h, w: map.w, options } });
-    if ($<HTMLDetailsElement>('backprop').open) await updateBackprop(x, target);
+      view.strokeToMap.push({ method, ms });
+      $('map-timing').textContent = `${method} for class ${target}: drawn ${ms.toFixed(0)} ms after the stroke ended`;
+    } else $('map-timing').textContent = `${method} for class ${target}`;
+    Object.assign(view, { model: key, image: Array.from(image), probs: Array.from(probs), target, map: { method, values: Array.from(map.values), h: map.h, w: map.w, options } });
+    if ($<HTMLDetailsElement>('backprop').open) await updateBackprop(model, normalization, x, target, rule);
     history.replaceState(null, '', '#' + encodeState({ ...state, image: image.some((v) => v > 0) ? image : null }));
     view.updates++;
   } finally {
@@ -129,20 +152,22 @@ async function update(): Promise<void> {
   }
 }
 
-async function updateBackprop(x: gb.Tensor, target: number): Promise<void> {
-  const trace: LayerState[] = await layerTrace(current.model, x, target, state.rule);
+async function updateBackprop(model: gb.nn.Module, normalization: gb.Normalization, x: gb.Tensor, target: number, rule: ReluRule): Promise<void> {
+  const trace: LayerState[] = await layerTrace(model, x, target, rule);
   renderTrace($('layers'), trace);
-  view.trace = { rule: state.rule, layers: trace.map((l) => ({ name: l.name, gradient: Array.from(l.gradient) })) };
-  const similarity = await randomization.render($('sanity'), x, target, current.normalization);
-  view.sanity = { randomized: randomization.randomized, similarity };
-  $('randomized').textContent = randomization.randomized.length ? `randomised: ${randomization.randomized.join(', ')}` : 'trained weights';
-  $<HTMLButtonElement>('randomize').disabled = !randomization.canRandomizeMore;
+  view.trace = { rule, layers: trace.map((l) => ({ name: l.name, gradient: Array.from(l.gradient) })) };
+  const sanity = randomization;
+  const similarity = await sanity.render($('sanity'), x, target, normalization);
+  view.sanity = { randomized: sanity.randomized, similarity };
+  $('randomized').textContent = sanity.randomized.length ? `randomised: ${sanity.randomized.join(', ')}` : 'trained weights';
+  $<HTMLButtonElement>('randomize').disabled = !sanity.canRandomizeMore;
 }
 
 // ---- drawing ----
 const pad = new DrawPad($<HTMLCanvasElement>('pad'), (_e: DrawEvent) => schedule());
 $('clear').onclick = () => pad.clear();
 $('mnist').onclick = () => {
+  if (!subset) return;
   mnistIndex = (mnistIndex + 1) % SUBSET.test;
   const px = SUBSET.side * SUBSET.side;
   $('mnist-label').textContent = `test image ${mnistIndex}, label ${subset.test.labels[mnistIndex]}`;
@@ -204,17 +229,27 @@ $('restore').onclick = () => {
 };
 
 // ---- models: pretrained, trained here, dropped ----
-function useModel(key: string): void {
-  const m = models.get(key);
-  if (!m) return showError(`no model '${key}' in this page yet (train one, or drop a .safetensors file)`);
-  randomization.restore();
-  current = m;
-  state.model = key;
-  randomization = new Randomization(current.model);
-  $<HTMLSelectElement>('model').value = key;
-  showMethod();
-  fillFeatureLayers();
-  schedule();
+/** Switches to model `key` (fetching a pretrained one on first use); the menu, the controls and the URL follow. */
+async function useModel(key: string): Promise<void> {
+  const select = $<HTMLSelectElement>('model');
+  select.disabled = true;
+  try {
+    const m = await modelFor(key);
+    randomization.restore();
+    current = m;
+    state.model = key;
+    randomization = new Randomization(current.model);
+    select.value = key;
+    $('status').textContent = statusLine();
+    showMethod();
+    fillFeatureLayers();
+    schedule();
+  } catch (e) {
+    select.value = state.model;
+    showError(e);
+  } finally {
+    select.disabled = false;
+  }
 }
 function addModel(key: string, m: LabModel): void {
   models.set(key, m);
@@ -222,7 +257,7 @@ function addModel(key: string, m: LabModel): void {
   select.querySelector(`option[value="${key}"]`)?.remove();
   select.append(new Option(m.label, key));
 }
-$<HTMLSelectElement>('model').onchange = (e) => useModel((e.target as HTMLSelectElement).value);
+$<HTMLSelectElement>('model').onchange = (e) => void useModel((e.target as HTMLSelectElement).value);
 document.addEventListener('dragover', (e) => {
   e.preventDefault();
   document.body.classList.add('dragging');
@@ -238,7 +273,7 @@ document.addEventListener('drop', (e) => {
     .then((buf) => {
       addModel('file', modelFromSafetensors(new Uint8Array(buf), file.name));
       $('error').textContent = '';
-      useModel('file');
+      return useModel('file');
     })
     .catch((err: unknown) => showError(`could not use ${file.name}: ${err instanceof Error ? err.message : String(err)}`));
 });
@@ -255,7 +290,8 @@ function trainStatus(t: PageTrainer): void {
   view.train = { losses: t.losses.map((p) => p.loss), stepMs: [...t.stepMs], accuracy: [...t.accuracy] };
 }
 $('train').onclick = () => {
-  trainer ??= new PageTrainer(subset, pretrained.normalization);
+  if (!subset) return;
+  trainer ??= new PageTrainer(subset, gb.normalization.mnist!);
   const t = trainer;
   const steps = Math.max(1, Math.min(5000, Math.round(Number($<HTMLInputElement>('train-steps').value) || 100)));
   $<HTMLButtonElement>('train').disabled = true;
@@ -270,7 +306,7 @@ $('train').onclick = () => {
     .finally(() => ($<HTMLButtonElement>('train').disabled = false));
 };
 $('stop').onclick = () => trainer?.stop();
-$('explain-trained').onclick = () => useModel('trained');
+$('explain-trained').onclick = () => void useModel('trained');
 
 // ---- feature visualisation ----
 function fillFeatureLayers(): void {
@@ -290,20 +326,26 @@ $('visualize').onclick = () => {
       const first = r.curve[0] ?? NaN;
       const last = r.curve[r.curve.length - 1] ?? NaN;
       $('feature-info').textContent = `${layer === 'class' ? 'class' : layer + ' channel'} ${index}: objective ${first.toFixed(2)} -> ${last.toFixed(2)} in ${steps} steps` + (r.predicted ? `; the net calls it a ${r.predicted.class} (${(100 * r.predicted.probability).toFixed(0)}%)` : '');
-      view.feature = { curve: r.curve, predicted: r.predicted };
+      view.feature = { layer, index, steps, curve: r.curve, image: Array.from(r.image), predicted: r.predicted };
     })
     .catch(showError)
     .finally(() => ($<HTMLButtonElement>('visualize').disabled = false));
 };
 
 // ---- start ----
-if (state.model !== 'pretrained') {
-  showError(`the link names model '${state.model}', which lives only in the page that made it (train it or drop its file here); showing the pretrained LeNet-5`);
-  state.model = 'pretrained';
+function statusLine(): string {
+  return `WebGPU: ${[info.adapter.vendor, info.adapter.architecture, info.adapter.description].filter(Boolean).join(' ')} · ${current.label}`;
 }
+if (!subset) {
+  for (const id of ['mnist', 'train']) $<HTMLButtonElement>(id).disabled = true;
+  $('mnist-label').textContent = $('train-status').textContent =
+    'no MNIST subset was served with this page (it was built without the MNIST data): test images and training here are off; the pretrained models work';
+}
+$<HTMLSelectElement>('model').value = state.model;
+view.model = state.model;
 showMethod();
 fillFeatureLayers();
 if (state.image) pad.load(state.image);
-$('status').textContent = `WebGPU: ${[info.adapter.vendor, info.adapter.architecture, info.adapter.description].filter(Boolean).join(' ')} · ${current.label}`;
+$('status').textContent = statusLine();
 view.ready = true;
 schedule();

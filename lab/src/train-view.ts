@@ -11,8 +11,10 @@ export const SUBSET_URL = 'data/mnist-subset.bin';
 const BATCH = 32;
 const PIXELS = SUBSET.side * SUBSET.side;
 
-export async function loadSubset(): Promise<Subset> {
+/** The subset served with the page, or null where the build had no MNIST data to write it from (HTTP 404). */
+export async function loadSubset(): Promise<Subset | null> {
   const res = await fetch(SUBSET_URL);
+  if (res.status === 404) return null;
   if (!res.ok) throw new Error(`could not load the MNIST subset ${SUBSET_URL}: HTTP ${res.status}; rebuild the lab with npm run build:lab`);
   return decodeSubset(new Uint8Array(await res.arrayBuffer()));
 }

@@ -9,7 +9,7 @@ import type { OptionValues } from './explain.ts';
 import type { ReluRule } from './layer-trace.ts';
 
 export interface LabState {
-  /** 'pretrained' (the LeNet-5 shipped with the page) or 'trained' (the one trained in the page). */
+  /** A pretrained model's key ('lenet5', 'mnist-cnn': model-source.ts's PRETRAINED), 'trained' (the one trained in the page) or 'file' (a dropped file). */
   model: string;
   method: string;
   /** A class, or 'auto' (the predicted class). */
@@ -20,7 +20,7 @@ export interface LabState {
   image: Float32Array | null;
 }
 
-export const DEFAULT_STATE: LabState = { model: 'pretrained', method: 'saliency', target: 'auto', options: {}, rule: 'gradient', image: null };
+export const DEFAULT_STATE: LabState = { model: 'lenet5', method: 'saliency', target: 'auto', options: {}, rule: 'gradient', image: null };
 
 const toBase64Url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const fromBase64Url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
@@ -41,7 +41,9 @@ export function decodeState(hash: string): { state: LabState; problems: string[]
   const p = new URLSearchParams(hash.replace(/^#/, ''));
   const problems: string[] = [];
   const state: LabState = { ...DEFAULT_STATE, options: {} };
-  state.model = p.get('model') ?? state.model;
+  // 'pretrained' named the LeNet-5 when it was the only model the page shipped: old links keep working
+  const model = p.get('model');
+  state.model = model === 'pretrained' ? 'lenet5' : (model ?? state.model);
   state.method = p.get('method') ?? state.method;
   const target = p.get('target');
   if (target !== null && target !== 'auto') {

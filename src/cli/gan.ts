@@ -20,11 +20,11 @@ import { makeGrid } from '../viz/grid.ts';
 import { heatmapToImage } from '../viz/normalize.ts';
 import { overlay, upscale } from '../viz/image.ts';
 import { REPO_ROOT } from '../../datasets/paths.ts';
-import { checkAttribute, type AttributeName } from '../gan/attributes.ts';
+import { checkAttribute, defaultAttributes, type AttributeName } from '../gan/attributes.ts';
 import { GanDissection, STROKE_PARTS, type StrokePart } from '../gan/dissect.ts';
 import { classSummary, ClassifierFrechet, FRECHET_LAYER, frechetDistance } from '../gan/frechet.ts';
 import { datasetImages, imageGrid, tilesOf } from '../gan/images.ts';
-import { fixedLatents, ganConfig, GAN_MODEL, trainGan, type GanConfig } from '../gan/train.ts';
+import { fixedLatents, ganConfig, GAN_MODEL, trainGan, type GanConfig, type GanLoss } from '../gan/train.ts';
 import { cosine, interpolationLatents, LatentWalk, projectOut } from '../gan/walk.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 import { CommandOutput } from './command-output.ts';
@@ -58,19 +58,41 @@ export async function loadGenerator(path: string): Promise<{ gan: Dcgan; dataset
   }
   if (meta.model !== GAN_MODEL)
     throw new UsageError(`--model ${file} is not a generator: its metadata says model '${meta.model ?? '(none)'}', a GAN file says '${GAN_MODEL}'; give a run folder of glassbox gan train`);
-  const gan = new Dcgan({ latentSize: Number(meta.latentSize), width: Number(meta.width) });
+  // a WGAN-GP run's critic has no batch norm (files from before WGAN-GP name no norm: batch)
+  const gan = new Dcgan({ latentSize: Number(meta.latentSize), width: Number(meta.width), discriminatorNorm: meta.discriminatorNorm === 'none' ? 'none' : 'batch' });
   loadSafetensors(gan, bytes);
   await gb.nn.assertFiniteParameters(gan, `in ${file}`);
   gan.eval();
   return { gan, dataset: meta.dataset ?? dataset, epoch: epoch ?? (meta.epoch ? Number(meta.epoch) : undefined) };
 }
 
-/** The classifier whose features and labels the commands use: a LeNet-5 .safetensors trained on MNIST. */
+/** Where `glassbox train --model lenet5 --dataset <dataset>` writes by default: the classifier the GAN commands use for a data set without a fixture. */
+export const trainedClassifierRun = (dataset: string) => join('runs', `lenet5-${dataset}`);
+
+/**
+ * The classifier whose features and labels the commands use: a LeNet-5 trained on the generator's
+ * data set, as a .safetensors file or a run folder of glassbox train. Default: the MNIST fixture, or
+ * for Fashion-MNIST the run `glassbox train --model lenet5 --dataset fashion-mnist` writes.
+ */
 export async function loadClassifier(o: ParsedArgs['options'], dataset: string): Promise<ClassifierFrechet> {
-  const path = stringOption(o, 'classifier', dataset === 'mnist' ? DEFAULT_CLASSIFIER : '');
-  if (!path) throw new UsageError(`no classifier for ${dataset}: pass --classifier with a LeNet-5 .safetensors trained on it (glassbox train --model lenet5 --dataset ${dataset})`);
+  const fallback = dataset === 'mnist' ? DEFAULT_CLASSIFIER : trainedClassifierRun(dataset);
+  const path = stringOption(o, 'classifier', fallback);
+  if (!existsSync(path))
+    throw new UsageError(
+      o.classifier === undefined
+        ? `no classifier for ${dataset}: the default ${path} does not exist. Train one with: glassbox train --model lenet5 --dataset ${dataset} --epochs 2 (it writes ${path}), or pass --classifier with a LeNet-5 run folder or .safetensors trained on ${dataset}`
+        : `--classifier ${path} does not exist; give a LeNet-5 run folder of glassbox train or its .safetensors, trained on ${dataset}`,
+    );
+  let file = path;
+  if (statSync(path).isDirectory()) {
+    const run = runWeights(path);
+    if (!run) throw new UsageError(`--classifier ${path} holds no checkpoint.json; give a LeNet-5 run folder of glassbox train (glassbox train --model lenet5 --dataset ${dataset})`);
+    if (run.config.model !== 'lenet5' || run.config.dataset !== dataset)
+      throw new UsageError(`--classifier ${path} is a '${run.config.model}' run on ${run.config.dataset}; the GAN commands score ${dataset} images with a lenet5 trained on ${dataset} (glassbox train --model lenet5 --dataset ${dataset})`);
+    file = run.modelPath;
+  }
   const model = modelEntry('lenet5').build({ channels: 1, height: 28, width: 28, classes: 10 });
-  await loadModel(path, model);
+  await loadModel(file, model);
   model.eval();
   return new ClassifierFrechet(model, { layer: FRECHET_LAYER, ...NORMALISATION[dataset]! });
 }
@@ -93,11 +115,13 @@ export async function ganTrainCommand(args: ParsedArgs): Promise<void> {
     return;
   }
   const dataset = stringOption(o, 'dataset', 'mnist');
+  const ganLoss = stringOption(o, 'loss', 'non-saturating') as GanLoss;
   const config: GanConfig = ganConfig({
     dataset,
+    ganLoss,
     epochs: numberOption(o, 'epochs', 5),
     batchSize: numberOption(o, 'batch-size', 64),
-    lr: numberOption(o, 'lr', 2e-4),
+    ...(o.lr !== undefined ? { lr: numberOption(o, 'lr', 0) } : {}),
     width: numberOption(o, 'width', 32),
     latentSize: numberOption(o, 'latent-size', 64),
     seed: numberOption(o, 'seed', 0),
@@ -105,10 +129,11 @@ export async function ganTrainCommand(args: ParsedArgs): Promise<void> {
   });
   const out = stringOption(o, 'out', `runs/gan-${dataset}`);
   if (existsSync(join(out, 'checkpoint.json'))) throw new UsageError(`${out} already holds a run; continue it with --resume ${out}, or choose another --out`);
-  console.error(`training a DCGAN (width ${config.width}, latent ${config.latentSize}) on ${dataset} -> ${out}`);
+  const kind = ganLoss === 'wgan-gp' ? `WGAN-GP (critic without batch norm, ${config.nCritic} critic steps per generator step, penalty ${config.penaltyWeight})` : 'DCGAN (non-saturating loss)';
+  console.error(`training a ${kind}, width ${config.width}, latent ${config.latentSize}, Adam lr ${config.lr} betas (${config.beta1}, ${config.beta2}), on ${dataset} -> ${out}`);
   const history = await trainGan({ out, config });
   const last = history[history.length - 1]!;
-  console.log(`DCGAN on ${dataset}: ${history.length} epochs, D loss ${last.discriminatorLoss.toFixed(3)}, G loss ${last.generatorLoss.toFixed(3)}, ${last.imagesPerSecond.toFixed(1)} images/s; files in ${out}`);
+  console.log(`${ganLoss === 'wgan-gp' ? 'WGAN-GP' : 'DCGAN'} on ${dataset}: ${history.length} epochs, ${ganLoss === 'wgan-gp' ? 'critic' : 'D'} loss ${last.discriminatorLoss.toFixed(3)}, G loss ${last.generatorLoss.toFixed(3)}, ${last.imagesPerSecond.toFixed(1)} images/s; files in ${out}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,7 +175,7 @@ export async function ganSampleCommand(args: ParsedArgs): Promise<void> {
   progress.done();
   const output = new CommandOutput(out, `DCGAN samples on ${dataset}: quality in LeNet-5's feature space`);
   output.report.paragraph(
-    `Frechet distance to ${real.shape[0]} real ${spec.validationSplit} images, computed in the feature space of LeNet-5 (layer ${FRECHET_LAYER}, its 84 ReLU features before the logits: an "MNIST FID"), ` +
+    `Frechet distance to ${real.shape[0]} real ${spec.validationSplit} images, computed in the feature space of LeNet-5 (layer ${FRECHET_LAYER}, its 84 ReLU features before the logits: an "${dataset} FID"), ` +
       `with the classifier's mean top softmax probability and class balance (entropy of the predicted classes / ln 10; 1 = uniform) over ${n} images of each set.`,
   );
   const grid = await imageGrid(fake.slice(0, { start: 0, end: 64 }), { cols: 8, title: `DCGAN samples${epoch ? `, epoch ${epoch}` : ''}` });
@@ -163,7 +188,7 @@ export async function ganSampleCommand(args: ParsedArgs): Promise<void> {
   output.finish();
   for (const t of [real, train, z, fake, untrainedImages, noise]) t.dispose();
   console.log(
-    `MNIST FID (LeNet-5 ${FRECHET_LAYER}) over ${n} images: generated ${rows.generated!.frechet.toFixed(2)}, untrained ${rows.untrained!.frechet.toFixed(2)}, train images ${rows.train!.frechet.toFixed(2)}, noise ${rows.noise!.frechet.toFixed(2)}; ` +
+    `${dataset} FID (LeNet-5 ${FRECHET_LAYER}) over ${n} images: generated ${rows.generated!.frechet.toFixed(2)}, untrained ${rows.untrained!.frechet.toFixed(2)}, train images ${rows.train!.frechet.toFixed(2)}, noise ${rows.noise!.frechet.toFixed(2)}; ` +
       `confidence ${rows.generated!.meanConfidence.toFixed(3)}, balance ${rows.generated!.balance.toFixed(3)}; files in ${out}`,
   );
 }
@@ -201,13 +226,22 @@ export async function ganDissectCommand(args: ParsedArgs): Promise<void> {
   const effect = await dissection.partEffect(chosenPart, chosen);
   const high = Math.max(...chosen.map((u) => units[u]!.max));
   const insertion = await dissection.insertionEffect(chosen, high);
+  // loop units: the layer's units whose best part is the digit's enclosed holes; and the k with the highest loop IoU, switched off
+  const loopUnits = units.filter((u) => u.bestPart === 'loop').map((u) => u.unit);
+  const loopTop = [...units].sort((a, b) => b.iou.loop - a.iou.loop).slice(0, k);
+  const loopEffect = chosenPart === 'loop' ? effect : await dissection.partEffect('loop', loopTop.map((u) => u.unit));
+  const loopText =
+    `Loop units (best IoU with the enclosed holes): ${loopUnits.length ? loopUnits.join(', ') : 'none'}; the ${k} highest loop IoUs are ${loopTop.map((u) => `unit ${u.unit} ${u.iou.loop.toFixed(3)}`).join(', ')}. ` +
+    `Switched off together they leave ${(100 * loopEffect.partInkRemoved).toFixed(1)}% of the loop pixels no longer enclosed and remove ${(100 * loopEffect.otherInkRemoved).toFixed(1)}% of the ink; ` +
+    `as many random units (${loopEffect.randomUnits.join(', ')}) open ${(100 * loopEffect.randomPartInkRemoved).toFixed(1)}% of the loop pixels.`;
   const output = new CommandOutput(out, `GAN dissection of the DCGAN generator's ${layer} (${dissection.channels} units)`);
   output.report.paragraph(
-    `Each unit's map, upsampled to 28x28 and thresholded at its top ${(100 * (dissection.opts.quantile ?? 0.1)).toFixed(0)}% over ${dissection.opts.samples} samples, against stroke masks (ink, and the ink in the top, bottom, left and right half of the digit's box) by IoU (Bau et al. 2019). ` +
+    `Each unit's map, upsampled to 28x28 and thresholded at its top ${(100 * (dissection.opts.quantile ?? 0.1)).toFixed(0)}% over ${dissection.opts.samples} samples, against stroke masks (ink; the ink in the top, bottom, left and right half of the digit's box; the loops, background enclosed by ink) by IoU (Bau et al. 2019). ` +
       `Units ${chosen.join(', ')} (best IoU with '${chosenPart}') switched off together remove ${(100 * effect.partInkRemoved).toFixed(1)}% of the ${chosenPart} ink and ${(100 * effect.otherInkRemoved).toFixed(1)}% of the rest; ` +
       `as many random units (${effect.randomUnits.join(', ')}) remove ${(100 * effect.randomPartInkRemoved).toFixed(1)}% of the ${chosenPart} ink. The classifier's digit changes on ${(100 * effect.digitChanged).toFixed(1)}% of the samples. ` +
       `Switched on (set to ${high.toFixed(2)}) in a 3x3 window of the map, they add ${insertion.inkAddedInside.toFixed(2)} ink pixels inside the window's image region per sample (${insertion.inkAddedOutside.toFixed(2)} outside); random units add ${insertion.randomInkAddedInside.toFixed(2)}.`,
   );
+  output.report.paragraph(loopText);
   // figure: rows of samples before, with the chosen units off, with random units off, with the chosen units on at the centre
   const z = fixedLatents(8, gan.generator.latentSize, 4242);
   const c = Math.floor(dissection.mapSize / 2);
@@ -216,12 +250,13 @@ export async function ganDissectCommand(args: ParsedArgs): Promise<void> {
     await dissection.generate(z, { units: chosen, mode: 'off' }),
     await dissection.generate(z, { units: effect.randomUnits, mode: 'off' }),
     await dissection.generate(z, { units: chosen, mode: 'on', high, window: { y0: c - 1, y1: c + 2, x0: c - 1, x1: c + 2 } }),
+    await dissection.generate(z, { units: loopEffect.units, mode: 'off' }),
   ];
   const tiles = rows.flatMap((r) => tilesOf(r.images, 8, 28, 28));
   output.png(
     'intervention.png',
-    makeGrid(tiles, { cols: 8, tileScale: 3, rowTitles: ['before', `units off`, 'random off', 'units on'], title: `${layer} units ${chosen.join(', ')} ('${chosenPart}')` }),
-    `samples before; with units ${chosen.join(', ')} switched off; with random units ${effect.randomUnits.join(', ')} off; with the units switched on at the centre of the map`,
+    makeGrid(tiles, { cols: 8, tileScale: 3, rowTitles: ['before', `units off`, 'random off', 'units on', 'loop units off'], title: `${layer} units ${chosen.join(', ')} ('${chosenPart}')` }),
+    `samples before; with units ${chosen.join(', ')} switched off; with random units ${effect.randomUnits.join(', ')} off; with the units switched on at the centre of the map; with the loop units ${loopEffect.units.join(', ')} off`,
   );
   // figure: each chosen unit's upsampled map over a sample
   const withMaps = await dissection.generate(z, undefined, true);
@@ -247,12 +282,13 @@ export async function ganDissectCommand(args: ParsedArgs): Promise<void> {
     [['unit', 'best part', 'IoU', ...STROKE_PARTS.map((p) => `IoU ${p}`), 'ink removed in its region (off alone)', 'digit changed (off alone)'], ...ranked.map((u) => [String(u.unit), u.bestPart, u.iou[u.bestPart].toFixed(3), ...STROKE_PARTS.map((p) => u.iou[p].toFixed(3)), `${(100 * (u.inkRemoved ?? 0)).toFixed(1)}%`, `${(100 * (u.digitChanged ?? 0)).toFixed(1)}%`])],
     'units ranked by the share of ink in their region that disappears when each is switched off alone',
   );
-  output.json('dissect.json', { dataset, layer, samples: dissection.opts.samples, quantile: dissection.opts.quantile, units, chosen, part: chosenPart, effect, insertion, high, seconds: (Date.now() - started) / 1000 });
+  output.json('dissect.json', { dataset, layer, samples: dissection.opts.samples, quantile: dissection.opts.quantile, units, chosen, part: chosenPart, effect, insertion, high, loop: { units: loopUnits, top: loopTop.map((u) => ({ unit: u.unit, iou: u.iou.loop })), effect: loopEffect }, seconds: (Date.now() - started) / 1000 });
   output.finish();
   console.log(
     `${layer}: units ${chosen.join(', ')} ('${chosenPart}') off remove ${(100 * effect.partInkRemoved).toFixed(1)}% of the ${chosenPart} ink (${(100 * effect.otherInkRemoved).toFixed(1)}% of the rest; random units ${(100 * effect.randomPartInkRemoved).toFixed(1)}%); ` +
       `on add ${insertion.inkAddedInside.toFixed(2)} ink pixels in the window (random ${insertion.randomInkAddedInside.toFixed(2)}); files in ${out}`,
   );
+  console.log(loopText);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,11 +297,15 @@ export async function ganDissectCommand(args: ParsedArgs): Promise<void> {
 
 export async function ganWalkCommand(args: ParsedArgs): Promise<void> {
   const o = args.options;
-  const attribute: AttributeName = wrapAttribute(stringOption(o, 'attribute', 'thickness'));
-  const condition: AttributeName = wrapAttribute(stringOption(o, 'condition', attribute === 'size' ? 'thickness' : 'size'));
-  if (condition === attribute) throw new UsageError(`--condition ${condition} is the walked --attribute; choose another attribute to keep`);
+  // names checked before any work; the defaults depend on the generator's data set (strokes for digits, shape and tone for clothes)
+  const given = (name: 'attribute' | 'condition') => (o[name] === undefined ? undefined : wrapAttribute(stringOption(o, name, '')));
+  const [walked, kept] = [given('attribute'), given('condition')];
+  if (walked && walked === kept) throw new UsageError(`--condition ${kept} is the walked --attribute; choose another attribute to keep`);
   await gb.init();
   const { gan, dataset } = await loadGenerator(stringOption(o, 'model', ''));
+  const defaults = defaultAttributes(dataset);
+  const attribute: AttributeName = walked ?? (kept === defaults.attribute ? defaults.condition : defaults.attribute);
+  const condition: AttributeName = kept ?? (attribute === defaults.condition ? defaults.attribute : defaults.condition);
   const classifier = await loadClassifier(o, dataset);
   const out = stringOption(o, 'out', `runs/gan-walk-${attribute}`);
   const started = Date.now();

@@ -109,6 +109,9 @@ export const VISUALIZE_PATCHES_OPTIONS: readonly OptionSpec[] = [
   int('k', 'patches per unit (default: 9)', 1, 1_000),
   images('n', 'validation images searched (default: 1000)'),
   int('batch-size', 'images per forward pass (default: 128)', 1, 65_536),
+  flag('features', "also draw each unit's feature visualisation first in its row (Fourier, Lucid's transforms), captioned with its activation as a multiple of the top exemplar's: E1 beside E2, the seed slides' unit grids"),
+  int('feature-steps', 'optimisation steps of the --features pictures (default: 128)', 1, 100_000),
+  seed,
   out('runs/patches-<arch>-<layer>'),
 ];
 
@@ -121,12 +124,15 @@ export const VISUALIZE_FEATURES_OPTIONS: readonly OptionSpec[] = [
   int('channel', 'the channel of --layer to visualise (its mean activation)', 0, 1_000_000),
   flag('neuron', 'visualise the channel at the centre position only (one neuron) instead of its mean'),
   int('class', 'the output class to visualise (its logit), instead of --layer/--channel', 0, 1_000_000),
+  str('classes', "one picture per class, all in one batch: 'all', a range '0-9' or a list '1,3' (instead of --class)", 'list'),
+  str('channels', "one picture per channel of --layer, all in one batch: a range '0-7' or a list '0,3,5' (instead of --channel)", 'list'),
   int('steps', 'optimisation steps (default: 256)', 1, 100_000),
   str('param', 'the image parametrisation (default: fourier)', 'kind', ['pixel', 'fourier']),
   str('decorrelation', "colour decorrelation of 3-channel inputs: from the data set's pixel covariance, Lucid's ImageNet matrix, or none (default: data)", 'kind', ['data', 'lucid-imagenet', 'none']),
   str('transforms', "'none', 'standard' (default: pad 2, jitter 2, scale, rotate, jitter 1) or a list of pad:<px>, jitter:<px>, scale, rotate", 'list'),
   str('reg', "'none' (default) or a list of l2:<w>, tv:<w>, alpha:<w>, blur:<sigma>:<every>, clip-norm:<pct>, clip-contribution:<pct>", 'list'),
   int('batch', 'images optimised together from different random starts (default: 4)', 1, 1_024),
+  str('render-size', "optimise at this size, a whole multiple of the input's (e.g. 56 or 56x56 for a 28x28 net), and average blocks down to the input; 'standard' transforms shift by as many more pixels (default: the input size)", 'px'),
   num('lr', "Adam's learning rate (default: 0.05, Lucid's)", { min: 0, max: 100, minExclusive: true }),
   seed,
   int('exemplars', "validation images searched for a unit's top exemplar; the result is reported as a multiple of its activation (default: 1000; 0 skips)", 0, MAX_IMAGES),
@@ -260,6 +266,34 @@ export const ATTACK_OPTIONS: readonly OptionSpec[] = [
   out('runs/attack-<arch>-<dataset>'),
 ];
 
+/** `robust-saliency` (src/cli/robust-saliency.ts): C1's perceptually aligned gradients (Tsipras et al. 2019), a normal and a robust model side by side. */
+export const ROBUST_SALIENCY_OPTIONS: readonly OptionSpec[] = [
+  runFolder('the normally trained model: folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  str('robust', 'the adversarially trained model (glassbox train --adversarial pgd): run folder or .safetensors', 'model'),
+  arch,
+  str('robust-arch', 'the architecture of a --robust .safetensors that does not record it', 'name', MODELS),
+  dataset("the data set (default: the run's); both models must have been trained on it"),
+  str('methods', "comma-separated method names, or 'all' (default: saliency,smoothgrad,integrated-gradients,guided-backprop)", 'list'),
+  images('n', 'validation images explained and scored (default: 16)', 10_000),
+  int('steps', 'points on each deletion/insertion curve (default: 32)', 1, 10_000),
+  out('runs/robust-saliency-<arch>-<dataset>'),
+];
+
+/** `cue-conflict` (src/cli/cue-conflict.ts): C5's shape-versus-texture probe (Geirhos et al. 2019). */
+export const CUE_CONFLICT_OPTIONS: readonly OptionSpec[] = [
+  runFolder('folder written by glassbox train, or a .safetensors file (which records its architecture, else give --arch and --dataset)'),
+  arch,
+  dataset("the data set (default: the run's); the images come from its validation split"),
+  str('compare', 'a second model (e.g. an adversarially trained one) scored on the same cue-conflict images', 'model'),
+  str('compare-arch', 'the architecture of a --compare .safetensors that does not record it', 'name', MODELS),
+  images('n', 'cue-conflict images made (default: 50)', 10_000),
+  images('pool', 'validation images the pairs are drawn from (default: 4 n)', 60_000),
+  int('steps', 'L-BFGS steps of style transfer per image (default: 20)', 1, 10_000),
+  num('style-weight', 'weight of the style loss against the content loss (default: 10)', { min: 0, max: 1e9, minExclusive: true }),
+  seed,
+  out('runs/cue-conflict-<arch>-<dataset>'),
+];
+
 /** `lab` (src/cli/lab.ts): serves the lab page (lab/) from localhost. */
 export const LAB_OPTIONS: readonly OptionSpec[] = [
   int('port', 'port on 127.0.0.1 (default: a free one)', 0, 65_535),
@@ -383,12 +417,13 @@ export const STITCH_OPTIONS: readonly OptionSpec[] = [
 
 /** `gan train|sample|dissect|walk` (src/cli/gan.ts): a DCGAN, its MNIST FID, E6 GAN dissection and E7 latent walks. */
 const ganModel = str('model', 'run folder of glassbox gan train (or its model.safetensors)', 'run folder');
-const ganClassifier = str('classifier', 'LeNet-5 .safetensors whose features and labels score the images (default: tests/fixtures/models/lenet-mnist.safetensors, for mnist)', 'file');
+const ganClassifier = str('classifier', 'LeNet-5 run folder or .safetensors, trained on the generator\'s data set, whose features and labels score the images (default: tests/fixtures/models/lenet-mnist.safetensors for mnist, runs/lenet5-fashion-mnist for fashion-mnist)', 'file');
 export const GAN_TRAIN_OPTIONS: readonly OptionSpec[] = [
   str('dataset', 'the data set (default: mnist)', 'name', ['mnist', 'fashion-mnist']),
+  str('loss', "non-saturating (DCGAN, default) or wgan-gp (Gulrajani et al.: a critic without batch norm, gradient penalty 10, 5 critic steps per generator step)", 'name', ['non-saturating', 'wgan-gp']),
   int('epochs', 'epochs to train (default: 5); with --resume, the total to reach', 1, 100_000),
   int('batch-size', 'images per step (default: 64)', 2, 65_536),
-  num('lr', "both Adam optimisers' learning rate (default: 0.0002; beta1 0.5)", { min: 0, max: 1, minExclusive: true }),
+  num('lr', "both Adam optimisers' learning rate (default: 0.0002 and betas (0.5, 0.999); wgan-gp: 0.0001 and betas (0, 0.9))", { min: 0, max: 1, minExclusive: true }),
   int('width', 'base channel width w of both nets (default: 32)', 1, 1_024),
   int('latent-size', 'length of the latent vector (default: 64)', 1, 4_096),
   images('limit', 'train on the first n training images (default: all)'),
@@ -409,7 +444,7 @@ export const GAN_DISSECT_OPTIONS: readonly OptionSpec[] = [
   str('layer', 'the generator layer dissected (default: block2)', 'name', ['block1', 'block2']),
   images('samples', 'generated samples dissected (default: 1000)', 100_000),
   num('quantile', "the top share of a unit's activations that counts as its region (default: 0.1)", { min: 0, max: 1, minExclusive: true }),
-  str('part', 'the stroke part whose units are switched off and on (default: the one the units match best)', 'name', ['ink', 'top', 'bottom', 'left', 'right']),
+  str('part', 'the stroke part whose units are switched off and on (default: the one the units match best; loop: the enclosed holes)', 'name', ['ink', 'top', 'bottom', 'left', 'right', 'loop']),
   str('units', 'comma-separated units switched off and on (default: the --k best by IoU with --part)', 'list'),
   int('k', 'units chosen when --units is not given (default: 3)', 1, 1_024),
   out('runs/gan-dissect-<layer>'),
@@ -417,8 +452,8 @@ export const GAN_DISSECT_OPTIONS: readonly OptionSpec[] = [
 export const GAN_WALK_OPTIONS: readonly OptionSpec[] = [
   ganModel,
   ganClassifier,
-  str('attribute', 'the attribute walked: thickness, slant or size (default: thickness)', 'name'),
-  str('condition', 'the attribute kept by projecting its direction out (default: size, or thickness when walking size)', 'name'),
+  str('attribute', 'the attribute walked: thickness, slant, size, width or brightness (default: thickness for mnist, width for fashion-mnist)', 'name'),
+  str('condition', 'the attribute kept by projecting its direction out (default: size for mnist, brightness for fashion-mnist; the other default when walking it)', 'name'),
   images('samples', 'latents labelled to fit the boundaries (default: 2000)', 100_000),
   int('count', 'latents walked (default: 64)', 8, 10_000),
   seed,
@@ -474,6 +509,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'sanity', summary: "Adebayo et al.'s sanity checks of explanation methods", options: SANITY_OPTIONS },
   { name: 'eval', summary: 'accuracy of a trained run', options: EVAL_OPTIONS },
   { name: 'attack', summary: 'adversarial examples (FGSM, PGD L-inf / L2, C&W, L-BFGS): accuracy and success against epsilon, pictures, gradient-masking checks', options: ATTACK_OPTIONS },
+  { name: 'robust-saliency', summary: 'perceptually aligned gradients: saliency maps of a normal and an adversarially trained model side by side, scored by the same evaluation (Tsipras et al. 2019)', options: ROBUST_SALIENCY_OPTIONS },
   { name: 'manipulate', summary: "manipulated explanations: an image changed so that its explanation matches another image's while the output stays (Dombrowski et al. 2019)", options: MANIPULATE_OPTIONS },
   { name: 'visualize-features', summary: 'feature visualisation: the input that excites a class, channel or neuron (also: glassbox visualize features)', options: VISUALIZE_FEATURES_OPTIONS },
   { name: 'visualize-circuit', summary: "a conv unit's strongest input channels, the weights between them, and what zeroing each connection does (also: glassbox visualize circuit)", options: VISUALIZE_CIRCUIT_OPTIONS },
@@ -487,6 +523,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'embed', summary: "a model's layers over a data set: activation maps, PCA and t-SNE maps coloured by class, and kNN class separation per layer", options: EMBED_OPTIONS },
   { name: 'dissect', summary: 'units as digit detectors (precision@K, alignment, ablation) and network dissection (IoU with concept masks, interpretable units per layer)', options: DISSECT_OPTIONS },
   { name: 'robustness', summary: 'accuracy under common corruptions (MNIST-C or CIFAR-10-C, severities 1-5): a table, curves and a picture of every corruption', options: ROBUSTNESS_OPTIONS },
+  { name: 'cue-conflict', summary: 'shape vs texture (Geirhos et al. 2019): images with one class\'s shape and another\'s texture by style transfer, and which cue each model\'s decision follows', options: CUE_CONFLICT_OPTIONS },
   { name: 'symmetry', summary: 'ReLU symmetries: a random permutation and positive rescaling of hidden units leaves the outputs unchanged; the canonical form maps equivalent nets to the same weights', options: SYMMETRY_OPTIONS },
   { name: 'connect', summary: 'mode connectivity: loss along the line between two nets, along trained Bezier / polygonal curves, and after weight matching (Git Re-Basin); prints the barriers', options: CONNECT_OPTIONS },
   { name: 'ablate', summary: 'unit ablation: switch units of a layer off, accuracy lost per unit and class, ranking, cumulative curves; --net2vec: concept vectors over the units (Net2Vec)', options: ABLATE_OPTIONS },
@@ -494,7 +531,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'gan-train', summary: 'train a DCGAN on MNIST (or Fashion-MNIST) with progress, sample grids and resumable checkpoints (also: glassbox gan train)', options: GAN_TRAIN_OPTIONS },
   { name: 'gan-sample', summary: "a trained generator's samples scored: Frechet distance in LeNet-5's features, confidence, class balance (also: glassbox gan sample)", options: GAN_SAMPLE_OPTIONS },
   { name: 'gan-dissect', summary: "GAN dissection: generator units matched to stroke parts by IoU, switched off and on (also: glassbox gan dissect)", options: GAN_DISSECT_OPTIONS },
-  { name: 'gan-walk', summary: 'latent walks along attribute boundaries (thickness, slant, size), conditional manipulation, interpolations (also: glassbox gan walk)', options: GAN_WALK_OPTIONS },
+  { name: 'gan-walk', summary: 'latent walks along attribute boundaries (thickness, slant, size; width, brightness for clothes), conditional manipulation, interpolations (also: glassbox gan walk)', options: GAN_WALK_OPTIONS },
   { name: 'lab', summary: 'the lab: a web page where you draw a digit and watch backprop explain it, live on WebGPU in your browser (a local server; prints its URL)', options: LAB_OPTIONS },
 ];
 

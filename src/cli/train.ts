@@ -24,6 +24,7 @@ import { CosineAnnealingLR, OneCycleLR, StepLR } from '../train/schedulers.ts';
 import { linePlot } from '../viz/plot.ts';
 import { writeJson, writePng } from '../viz/node.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
+import { refuseGanRun } from './gan-runs.ts';
 import { adversarialBatchHook, adversarialTrainingSettings, type AdversarialTrainingSettings } from '../xai/attacks/adversarial-training.ts';
 
 export { TRAIN_OPTIONS, EVAL_OPTIONS } from './options.ts';
@@ -133,6 +134,7 @@ function refuseOptionsIgnoredOnResume(o: ParsedArgs['options'], resumeDir: strin
 
 export async function train(args: ParsedArgs, testing: TrainTesting = {}): Promise<void> {
   const resumeDir = args.options.resume === undefined ? undefined : stringOption(args.options, 'resume', '');
+  if (resumeDir) refuseGanRun(resumeDir, 'train --resume');
   if (resumeDir) refuseOptionsIgnoredOnResume(args.options, resumeDir);
   const fresh = resumeDir ? undefined : configFrom(args);
   const out = resumeDir ?? stringOption(args.options, 'out', join('runs', `${fresh!.model}-${fresh!.dataset}`));
@@ -241,6 +243,7 @@ function curves(history: EpochRecord[], c: RunConfig) {
 export async function evalCommand(args: ParsedArgs): Promise<void> {
   const dir = stringOption(args.options, 'model', '');
   if (!dir) throw new UsageError('eval needs --model <run folder>');
+  refuseGanRun(dir, 'eval');
   const ckpt = runWeights(dir); // the manifest, validated, and where its weights are
   if (!ckpt) throw new UsageError(`${join(dir, 'checkpoint.json')} not found: --model must be a folder written by glassbox train`);
   const datasetName = stringOption(args.options, 'dataset', ckpt.config.dataset);

@@ -16,6 +16,7 @@ import * as opt from '../xai/optimize/index.ts';
 import { featureGrid, visualizeFeatures, type FeatureTarget } from '../xai/visualize/features.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 import { CommandOutput } from './command-output.ts';
+import { parseChannels } from './visualize-patches.ts';
 import { loadTrained } from './explain-setup.ts';
 
 /** Training images the data set's colour covariance is estimated from (2,000 CIFAR-10 images: 2 million pixels). */
@@ -29,10 +30,10 @@ async function decorrelation(kind: string, channels: number, dataset: string): P
   return opt.colorDecorrelationFromData(await datasetSpec(dataset).load('train', COVARIANCE_IMAGES));
 }
 
-/** `--transforms none|standard|pad:2,jitter:2,scale,rotate`. */
-export function parseTransforms(list: string): opt.Transform[] {
+/** `--transforms none|standard|pad:2,jitter:2,scale,rotate`; `standard`'s pixel amounts times `pixelScale` (the --render-size factor). */
+export function parseTransforms(list: string, pixelScale = 1): opt.Transform[] {
   if (list === 'none') return [];
-  if (list === 'standard') return opt.standardTransforms();
+  if (list === 'standard') return opt.standardTransforms(pixelScale);
   return list.split(',').map((item) => {
     const [name, arg] = item.split(':');
     const n = arg === undefined ? undefined : Number(arg);
@@ -64,17 +65,39 @@ export function parseRegularizers(list: string): opt.Regularizer[] {
   });
 }
 
+/** `--render-size 56` or `56x64`: the size the images are optimised at (undefined: the input's). */
+export function parseRenderSize(value: string | undefined, input: { height: number; width: number }): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split('x').map(Number);
+  const [h, w] = parts.length === 1 ? [parts[0]!, parts[0]!] : parts;
+  const whole = (v: number | undefined) => v !== undefined && Number.isSafeInteger(v) && v > 0;
+  if (parts.length > 2 || !whole(h) || !whole(w) || h! % input.height !== 0 || w! % input.width !== 0)
+    throw new UsageError(`--render-size ${value}: give a size that is a whole multiple of the model's input ${input.height}x${input.width}, e.g. ${2 * input.height}${input.height === input.width ? '' : `x${2 * input.width}`}`);
+  return [h!, w!];
+}
+
+/** Which picture each batch element draws: one target for all (--class, --channel), or one per listed class or channel (--classes, --channels). */
 function featureTarget(o: ParsedArgs["options"], classes: number): FeatureTarget {
-  const hasClass = o.class !== undefined;
-  const hasChannel = o.channel !== undefined;
-  if (hasClass === hasChannel) throw new UsageError('give either --class <k> (a class of the output) or --layer <path> --channel <k>');
-  if (hasClass) {
-    const k = numberOption(o, 'class', 0);
-    if (k >= classes) throw new UsageError(`--class ${k}: the model has ${classes} classes (0 to ${classes - 1})`);
-    return { class: k };
+  const given = ['class', 'classes', 'channel', 'channels'].filter((name) => o[name] !== undefined);
+  if (given.length !== 1) throw new UsageError(`give one of --class <k>, --classes <list|all> (a class of the output each) or --layer <path> with --channel <k> or --channels <list>${given.length > 1 ? `, not ${given.map((g) => `--${g}`).join(' and ')}` : ''}`);
+  if (o.class !== undefined || o.classes !== undefined) {
+    const list = o.class !== undefined ? [numberOption(o, 'class', 0)] : parseChannels(String(o.classes), classes, '', { option: '--classes', unit: 'class', owner: 'the model' });
+    if (list[0]! >= classes) throw new UsageError(`--class ${list[0]}: the model has ${classes} classes (0 to ${classes - 1})`);
+    return { class: o.class !== undefined ? list[0]! : list };
   }
-  if (o.layer === undefined) throw new UsageError('--channel needs --layer <path> (glassbox prints the paths when the layer is unknown)');
-  return { layer: stringOption(o, 'layer', ''), channel: numberOption(o, 'channel', 0), neuron: o.neuron === true };
+  if (o.layer === undefined) throw new UsageError(`--${given[0]} needs --layer <path> (glassbox prints the paths when the layer is unknown)`);
+  const layer = stringOption(o, 'layer', '');
+  // the layer's size is not known before the run: the objective checks it and names it
+  const channel = o.channel !== undefined ? numberOption(o, 'channel', 0) : parseChannels(String(o.channels), Number.MAX_SAFE_INTEGER, layer);
+  return { layer, channel, neuron: o.neuron === true };
+}
+
+/** One picture per listed target, else --batch random starts of the one target. */
+function batchOf(o: ParsedArgs['options'], target: FeatureTarget): number {
+  const list = 'class' in target ? target.class : target.channel;
+  if (typeof list === 'number') return numberOption(o, 'batch', 4);
+  if (o.batch !== undefined && numberOption(o, 'batch', 0) !== list.length) throw new UsageError(`--batch ${String(o.batch)}: with a list of ${list.length} targets the batch is one picture each; leave --batch out`);
+  return list.length;
 }
 
 export interface VisualizedModel {
@@ -110,7 +133,7 @@ export async function loadForVisualization(o: ParsedArgs['options']): Promise<Vi
 const DEFAULT_EXEMPLARS = 1000;
 
 /** The first `n` validation images of the data set in [0, 1] (none for 0, or an unknown data set). */
-async function exemplarImages(dataset: string, n: number): Promise<Tensor | undefined> {
+export async function exemplarImages(dataset: string, n: number): Promise<Tensor | undefined> {
   if (n === 0) return undefined;
   if (dataset === 'unknown') throw new UsageError('--exemplars needs the data set: give --dataset, or --exemplars 0 to skip the exemplar ratio');
   const data = await datasetSpec(dataset).load('validation', n);
@@ -122,8 +145,9 @@ async function exemplarImages(dataset: string, n: number): Promise<Tensor | unde
 export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> {
   const o = args.options;
   const { model, arch, dataset, input, normalization, classNames } = await loadForVisualization(o);
-  const batch = numberOption(o, 'batch', 4);
   const target = featureTarget(o, classNames.length);
+  const batch = batchOf(o, target);
+  const renderSize = parseRenderSize(o['render-size'] === undefined ? undefined : String(o['render-size']), input);
   const steps = numberOption(o, 'steps', 256);
   const out = stringOption(o, 'out', `runs/visualize-${arch}-${dataset}`);
   const exemplars = 'layer' in target ? await exemplarImages(dataset, numberOption(o, 'exemplars', DEFAULT_EXEMPLARS)) : undefined;
@@ -134,11 +158,13 @@ export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> 
     normalization,
     param: stringOption(o, 'param', 'fourier') as opt.ParamKind,
     decorrelation: await decorrelation(stringOption(o, 'decorrelation', 'data'), input.channels, dataset),
-    transforms: parseTransforms(stringOption(o, 'transforms', 'standard')),
+    // at k times the input size, the standard shifts are k times larger: the same in the net's pixels
+    transforms: parseTransforms(stringOption(o, 'transforms', 'standard'), renderSize ? Math.min(renderSize[0] / input.height, renderSize[1] / input.width) : 1),
     regularizers: parseRegularizers(stringOption(o, 'reg', 'none')),
     steps,
     lr: numberOption(o, 'lr', opt.LUCID_LEARNING_RATE),
     batch,
+    renderSize,
     seed: numberOption(o, 'seed', 0),
     // the last step's line is progress.done's
     onStep: (step, scores) => (step < steps ? progress.update(step, { objective: scores.reduce((a, b) => a + b, 0) / scores.length }) : undefined),
@@ -148,17 +174,19 @@ export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> 
   exemplars?.dispose();
   const output = new CommandOutput(out, `Feature visualisation of ${arch} (${dataset}): ${result.objective}`);
   output.report.paragraph(
-    `${steps} steps of ${stringOption(o, 'param', 'fourier')} parametrisation, transforms ${stringOption(o, 'transforms', 'standard')}, regularisers ${stringOption(o, 'reg', 'none')}; ` +
+    `${steps} steps of ${stringOption(o, 'param', 'fourier')} parametrisation${renderSize ? ` at ${renderSize.join('x')}, averaged down to ${input.height}x${input.width}` : ''}, transforms ${stringOption(o, 'transforms', 'standard')}, regularisers ${stringOption(o, 'reg', 'none')}; ` +
       `objective ${result.initial.map((v) => v.toFixed(3)).join(', ')} -> ${result.final.map((v) => v.toFixed(3)).join(', ')}.`,
   );
   // a unit's picture is captioned with its activation as a multiple of the top exemplar's; a class's with what the net sees in it
   const captions = result.exemplarRatio?.map((r) => (Number.isFinite(r) ? `${r.toFixed(2)}x top exemplar` : 'no exemplar > 0')) ?? result.predicted?.map((p) => `${classNames[p.class] ?? p.class} ${p.probability.toFixed(2)}`);
   output.png('features.png', await featureGrid(result.images, captions, { title: result.objective }), 'one picture per batch element, captioned with what the net sees in it (a class) or its activation against the top data set exemplar (a unit)');
+  if (result.rendered) output.png('features-rendered.png', await featureGrid(result.rendered, captions, { title: `${result.objective}, at ${renderSize!.join('x')}` }), 'the same pictures at the size they were optimised at, before averaging down to the input');
   output.json('features.json', {
     model: arch,
     dataset,
     objective: result.objective,
     steps,
+    renderSize: renderSize ?? [input.height, input.width],
     seconds: (Date.now() - started) / 1000,
     curve: result.curve,
     initial: result.initial,
@@ -170,7 +198,6 @@ export async function visualizeFeaturesCommand(args: ParsedArgs): Promise<void> 
     exemplarRatio: result.exemplarRatio,
   });
   output.finish();
-  result.images.dispose();
-  result.probabilities?.dispose();
+  [result.images, result.rendered, result.probabilities].forEach((t) => t?.dispose());
   console.log(`wrote ${join(out, 'features.png')} and features.json (objective ${result.initial.map((v) => v.toFixed(3)).join(', ')} -> ${result.final.map((v) => v.toFixed(3)).join(', ')})`);
 }

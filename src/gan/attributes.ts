@@ -1,5 +1,5 @@
 /**
- * Attributes of a digit measured from its pixels (in the spirit of Morpho-MNIST, Castro et al. 2019),
+ * Attributes of a digit (or a garment) measured from its pixels (in the spirit of Morpho-MNIST, Castro et al. 2019),
  * on a 28x28 image with ink > 0.5 (values in [0, 1]; the generator's [-1, 1] maps to it):
  *
  *   thickness  2 * area / boundary: for a stroke of length L and width w, area L w and boundary
@@ -7,8 +7,16 @@
  *   slant      the horizontal shift of ink per row upwards, -cov(x, y) / var(y) over ink pixels
  *              weighted by ink (y grows downwards): 0 upright, > 0 leaning right
  *   size       the height of the ink's bounding box in pixels
+ *
+ * and two for Fashion-MNIST's clothes, where strokes and slant mean little, measured on the item's
+ * silhouette (pixel > 0.2: a dark garment's cloth is mostly below the ink level 0.5, but above the
+ * background's 0):
+ *
+ *   width      the width of the silhouette's bounding box in pixels (a sandal against a boot, a
+ *              T-shirt's sleeves)
+ *   brightness the mean pixel value over the silhouette, in [0, 1] (a black coat against a white one)
  */
-export const ATTRIBUTES = ['thickness', 'slant', 'size'] as const;
+export const ATTRIBUTES = ['thickness', 'slant', 'size', 'width', 'brightness'] as const;
 export type AttributeName = (typeof ATTRIBUTES)[number];
 
 export function checkAttribute(name: string): AttributeName {
@@ -17,6 +25,12 @@ export function checkAttribute(name: string): AttributeName {
 }
 
 const INK = 0.5;
+const SILHOUETTE = 0.2;
+
+/** The attributes `gan walk` walks and keeps by default on a data set: strokes for digits, shape and tone for clothes. */
+export function defaultAttributes(dataset: string): { attribute: AttributeName; condition: AttributeName } {
+  return dataset === 'fashion-mnist' ? { attribute: 'width', condition: 'brightness' } : { attribute: 'thickness', condition: 'size' };
+}
 
 /** Each attribute of one image (`pixels`, h x w, values in [0, 1]); NaN for an image without ink. */
 export function measureAttributes(pixels: ArrayLike<number>, h: number, w: number): Record<AttributeName, number> {
@@ -29,10 +43,20 @@ export function measureAttributes(pixels: ArrayLike<number>, h: number, w: numbe
   let sy = 0;
   let sxy = 0;
   let syy = 0;
+  let left = w;
+  let right = -1;
+  let silhouette = 0;
+  let tone = 0;
   const ink = (y: number, x: number) => y >= 0 && y < h && x >= 0 && x < w && pixels[y * w + x]! > INK;
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       const v = pixels[y * w + x]!;
+      if (v > SILHOUETTE) {
+        silhouette++;
+        tone += v;
+        left = Math.min(left, x);
+        right = Math.max(right, x);
+      }
       if (v > INK) {
         area++;
         if (!ink(y - 1, x) || !ink(y + 1, x) || !ink(y, x - 1) || !ink(y, x + 1)) boundary++;
@@ -45,17 +69,18 @@ export function measureAttributes(pixels: ArrayLike<number>, h: number, w: numbe
         syy += v * y * y;
       }
     }
-  if (area === 0) return { thickness: NaN, slant: NaN, size: NaN };
+  const shape = silhouette ? { width: right - left + 1, brightness: tone / silhouette } : { width: NaN, brightness: NaN };
+  if (area === 0) return { thickness: NaN, slant: NaN, size: NaN, ...shape };
   const mx = sx / m;
   const my = sy / m;
   const cov = sxy / m - mx * my;
   const varY = syy / m - my * my;
-  return { thickness: (2 * area) / boundary, slant: varY > 0 ? -cov / varY : 0, size: bottom - top + 1 };
+  return { thickness: (2 * area) / boundary, slant: varY > 0 ? -cov / varY : 0, size: bottom - top + 1, ...shape };
 }
 
 /** Attributes of N images [N, 1, h, w] given in [-1, 1]. */
 export function measureBatch(values: Float32Array, n: number, h: number, w: number): Record<AttributeName, Float64Array> {
-  const out = { thickness: new Float64Array(n), slant: new Float64Array(n), size: new Float64Array(n) };
+  const out = Object.fromEntries(ATTRIBUTES.map((name) => [name, new Float64Array(n)])) as Record<AttributeName, Float64Array>;
   const unit = new Float32Array(h * w);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < h * w; k++) unit[k] = (values[i * h * w + k]! + 1) / 2;

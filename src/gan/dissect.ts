@@ -4,8 +4,9 @@
  * Dissection, two passes over generated samples (NetDissect's structure): the first finds each unit's
  * activation threshold (its top `quantile` over every sample and place); the second upsamples each
  * unit's map bilinearly to 28x28, thresholds it, and tallies its IoU with stroke masks of the image:
- * 'ink' (pixel > 0 in [-1, 1]) and the ink in the top, bottom, left and right half of the digit's
- * bounding box.
+ * 'ink' (pixel > 0 in [-1, 1]), the ink in the top, bottom, left and right half of the digit's
+ * bounding box, and 'loop': the digit's enclosed holes (background that no background path connects
+ * to the image's border, as inside a 0, 6, 8 or 9).
  *
  * Intervention, through a forward hook on the layer: switching units off (their maps set to 0) and
  * on (set to `high` in a window of the map). The effect is measured on the images: ink pixels inside
@@ -18,7 +19,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import type { ClassifierFrechet } from './frechet.ts';
 import { fixedLatents } from './train.ts';
 
-export const STROKE_PARTS = ['ink', 'top', 'bottom', 'left', 'right'] as const;
+export const STROKE_PARTS = ['ink', 'top', 'bottom', 'left', 'right', 'loop'] as const;
 export type StrokePart = (typeof STROKE_PARTS)[number];
 export const GENERATOR_LAYERS = ['block1', 'block2'] as const;
 
@@ -41,7 +42,33 @@ export function strokeMasks(pixels: ArrayLike<number>, h: number, w: number): Re
   const cy = (top + bottom) / 2;
   const cx = (left + right) / 2;
   const part = (keep: (y: number, x: number) => boolean) => ink.map((v, i) => (v && keep(Math.floor(i / w), i % w) ? 1 : 0));
-  return { ink, top: part((y) => y < cy), bottom: part((y) => y > cy), left: part((_, x) => x < cx), right: part((_, x) => x > cx) };
+  return { ink, top: part((y) => y < cy), bottom: part((y) => y > cy), left: part((_, x) => x < cx), right: part((_, x) => x > cx), loop: enclosedHoles(ink, h, w) };
+}
+
+/**
+ * The holes of an ink mask (h x w, 1 = ink): background pixels that no 4-connected path through
+ * background joins to the image's border. A flood fill from every border background pixel marks
+ * the outside; the background it never reaches is enclosed by ink. (4-connected background: two ink
+ * pixels touching only at a corner close a loop, as they do to the eye.)
+ */
+export function enclosedHoles(ink: Uint8Array, h: number, w: number): Uint8Array {
+  const outside = new Uint8Array(h * w);
+  const stack: number[] = [];
+  const visit = (i: number) => {
+    if (!ink[i] && !outside[i]) (outside[i] = 1), stack.push(i);
+  };
+  for (let x = 0; x < w; x++) visit(x), visit((h - 1) * w + x);
+  for (let y = 0; y < h; y++) visit(y * w), visit(y * w + w - 1);
+  while (stack.length) {
+    const i = stack.pop()!;
+    const y = Math.floor(i / w);
+    const x = i % w;
+    if (y > 0) visit(i - w);
+    if (y < h - 1) visit(i + w);
+    if (x > 0) visit(i - 1);
+    if (x < w - 1) visit(i + 1);
+  }
+  return ink.map((v, i) => (v || outside[i] ? 0 : 1));
 }
 
 /** The generator layer `layer`, or an error naming the layers there are. */
@@ -101,7 +128,7 @@ export interface UnitReport {
 export interface PartEffect {
   part: StrokePart;
   units: number[];
-  /** Share of the part's ink removed by switching the units off, and of the rest of the digit's ink. */
+  /** Share of the part's ink removed by switching the units off, and of the rest of the digit's ink (for 'loop': share of the hole's pixels no longer enclosed, and of the ink removed). */
   partInkRemoved: number;
   otherInkRemoved: number;
   /** The same for as many random units (the control). */
@@ -214,7 +241,7 @@ export class GanDissection {
         const union = unitArea[u]! + partArea[k]! - i;
         iou[p] = union > 0 ? i / union : 0;
       });
-      // 'ink' is every part's union; a unit's part is the half it overlaps best
+      // 'ink' is the halves' union; a unit's part is the half (or the loop) it overlaps best
       const parts = STROKE_PARTS.filter((p) => p !== 'ink');
       const bestPart = parts.reduce((a, b) => (iou[b] > iou[a] ? b : a));
       reports.push({ unit: u, threshold: thresholds[u]!, max: maxima[u]!, iou, bestPart });
@@ -287,16 +314,18 @@ export class GanDissection {
     const after = await this.generate(z, { units, mode: 'off' });
     const randomUnits = randomSubset(this.channels, units.length, opts.seed ?? 3, units);
     const control = await this.generate(z, { units: randomUnits, mode: 'off' });
+    // a part's pixel is lost when it has no ink after the edit; a loop's pixel, when it is no longer enclosed
     const removed = (a: Float32Array, inPart: boolean) => {
       let had = 0;
       let lost = 0;
       for (let i = 0; i < n; i++) {
         const masks = strokeMasks(before.images.subarray(i * 784, (i + 1) * 784), 28, 28);
+        const loopAfter = inPart && part === 'loop' ? strokeMasks(a.subarray(i * 784, (i + 1) * 784), 28, 28).loop : undefined;
         for (let j = 0; j < 784; j++) {
           const sel = inPart ? masks[part][j] : masks.ink[j]! && !masks[part][j];
           if (!sel) continue;
           had++;
-          if (!(a[i * 784 + j]! > 0)) lost++;
+          if (loopAfter ? !loopAfter[j] : !(a[i * 784 + j]! > 0)) lost++;
         }
       }
       return had ? lost / had : 0;

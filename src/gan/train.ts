@@ -1,5 +1,6 @@
 /**
- * Training a DCGAN (Radford et al. 2016) with the non-saturating loss of Goodfellow et al. 2014:
+ * Training a DCGAN (Radford et al. 2016) with the non-saturating loss of Goodfellow et al. 2014 (the
+ * default) or as a WGAN-GP (Gulrajani et al. 2017; wgan-gp.ts, `ganLoss: 'wgan-gp'`):
  *
  *   discriminator step  minimise  softplus(-D(x)) + softplus(D(G(z)))     (BCE: real 1, fake 0)
  *   generator step      minimise  softplus(-D(G(z)))                      (BCE of fakes against 1)
@@ -27,33 +28,53 @@ import type { EpochRecord } from '../train/trainer.ts';
 import { keep, tidy, type Tensor } from '../tensor/tensor.ts';
 import { writeJson, writePng } from '../viz/files.ts';
 import { GAN_PIXELS, imageGrid } from './images.ts';
+import { WGAN_GP_DEFAULTS, wganGpStep } from './wgan-gp.ts';
 
 /** The model name a GAN run's checkpoint records (accepted by src/train/checkpoint.ts besides the zoo's). */
 export const GAN_MODEL = 'dcgan';
 export const GAN_DATASETS = ['mnist', 'fashion-mnist'] as const;
+export const GAN_LOSSES = ['non-saturating', 'wgan-gp'] as const;
+export type GanLoss = (typeof GAN_LOSSES)[number];
 
 export interface GanConfig extends RunConfig {
   latentSize: number;
   width: number;
   beta1: number;
+  /** Absent in runs made before WGAN-GP: 'non-saturating', Adam beta2 0.999. */
+  ganLoss?: GanLoss;
+  beta2?: number;
+  /** WGAN-GP: critic steps per generator step, and the gradient penalty's lambda. */
+  nCritic?: number;
+  penaltyWeight?: number;
 }
+
+export const ganLossOf = (config: GanConfig): GanLoss => config.ganLoss ?? 'non-saturating';
 
 /** An epoch of GAN training: trainLoss is the generator's loss, trainAccuracy the discriminator's (real > 0, fake < 0). */
 export interface GanEpochRecord extends EpochRecord {
   generatorLoss: number;
   discriminatorLoss: number;
+  /** The discriminator's (critic's) Adam steps so far: the generator's count times n_critic, about, for WGAN-GP (absent in older runs: the generator's). */
+  criticSteps?: number;
 }
 
 export function ganConfig(opts: Partial<GanConfig> & { dataset?: string }): GanConfig {
   const dataset = opts.dataset ?? 'mnist';
   if (!(GAN_DATASETS as readonly string[]).includes(dataset))
     throw new Error(`glassbox.gan: dataset '${dataset}' is not one the 28x28 DCGAN trains on; use one of ${GAN_DATASETS.join(', ')}`);
+  const ganLoss = opts.ganLoss ?? 'non-saturating';
+  if (!(GAN_LOSSES as readonly string[]).includes(ganLoss)) throw new Error(`glassbox.gan: unknown GAN loss '${ganLoss}'; use one of ${GAN_LOSSES.join(', ')}`);
+  const wgan = ganLoss === 'wgan-gp';
   return {
     model: GAN_MODEL,
     dataset,
     optimizer: 'adam',
-    lr: opts.lr ?? 2e-4,
-    beta1: opts.beta1 ?? 0.5,
+    ganLoss,
+    // each loss with its paper's optimiser settings unless given
+    lr: opts.lr ?? (wgan ? WGAN_GP_DEFAULTS.lr : 2e-4),
+    beta1: opts.beta1 ?? (wgan ? WGAN_GP_DEFAULTS.beta1 : 0.5),
+    beta2: opts.beta2 ?? (wgan ? WGAN_GP_DEFAULTS.beta2 : 0.999),
+    ...(wgan ? { nCritic: opts.nCritic ?? WGAN_GP_DEFAULTS.nCritic, penaltyWeight: opts.penaltyWeight ?? WGAN_GP_DEFAULTS.penaltyWeight } : {}),
     epochs: opts.epochs ?? 5,
     batchSize: opts.batchSize ?? 64,
     seed: opts.seed ?? 0,
@@ -72,8 +93,8 @@ export interface GanState {
 
 export function newGan(config: GanConfig): GanState {
   gb.manualSeed(config.seed);
-  const gan = new Dcgan({ latentSize: config.latentSize, width: config.width });
-  const adam = { lr: config.lr, betas: [config.beta1, 0.999] as [number, number] };
+  const gan = new Dcgan({ latentSize: config.latentSize, width: config.width, discriminatorNorm: ganLossOf(config) === 'wgan-gp' ? 'none' : 'batch' });
+  const adam = { lr: config.lr, betas: [config.beta1, config.beta2 ?? 0.999] as [number, number] };
   return { gan, optG: new Adam(gan.generator.parameters(), adam), optD: new Adam(gan.discriminator.parameters(), adam) };
 }
 
@@ -149,11 +170,14 @@ async function trainLocked(opts: TrainGanOptions): Promise<GanEpochRecord[]> {
   const data = await spec.load('train', config.limit);
   const state = newGan(config);
   const history = (checkpoint?.state.history ?? []) as GanEpochRecord[];
+  const wgan = ganLossOf(config) === 'wgan-gp';
   if (checkpoint) {
     loadSafetensors(state.gan, checkpoint.model);
     const { step, lr } = checkpoint.state.optimizer;
     loadOptimizer(state.optG, 'g', checkpoint.optimizerTensors, step, lr);
-    loadOptimizer(state.optD, 'd', checkpoint.optimizerTensors, step, lr);
+    // a WGAN-GP critic steps n_critic times as often as the generator: its own count (Adam's bias correction)
+    const last = checkpoint.state.history[checkpoint.state.history.length - 1] as GanEpochRecord | undefined;
+    loadOptimizer(state.optD, 'd', checkpoint.optimizerTensors, last?.criticSteps ?? step, lr);
     gb.setRngState(checkpoint.state.rng);
     log(`resuming ${opts.out} after epoch ${checkpoint.state.epoch} of ${config.epochs}`);
   }
@@ -163,14 +187,16 @@ async function trainLocked(opts: TrainGanOptions): Promise<GanEpochRecord[]> {
   for (let epoch = checkpoint?.state.epoch ?? 0; epoch < config.epochs; epoch++) {
     state.gan.train();
     const total = opts.maxSteps ? Math.min(opts.maxSteps, loader.batchesPerEpoch) * config.batchSize : loader.batchesPerEpoch * config.batchSize;
-    const progress = new Progress({ label: `gan epoch ${epoch + 1}/${config.epochs}`, total, unit: 'img' });
+    const progress = new Progress({ label: `${wgan ? 'wgan-gp' : 'gan'} epoch ${epoch + 1}/${config.epochs}`, total, unit: 'img' });
+    // WGAN-GP: the critic's loss includes the penalty; 'ranked' is the share of (real, fake) pairs it scores in order
+    const shown = (m: { d: number; g: number; acc: number }): Record<string, number> => (wgan ? { critic: m.d, G: m.g, ranked: m.acc } : { D: m.d, G: m.g, 'D acc': m.acc });
     let sums = { d: keep(gb.zeros([])), g: keep(gb.zeros([])), hits: keep(gb.zeros([])) };
     let seen = 0;
     let step = 0;
     const read = async () => ({ d: (await sums.d.item()) / step, g: (await sums.g.item()) / step, acc: (await sums.hits.item()) / (2 * seen) });
     for (const batch of loader.batches(epoch)) {
       const next = tidy(() => {
-        const r = ganStep(state, batch.x);
+        const r = wgan ? wganGpStep(state, batch.x, { generatorStep: (step + 1) % config.nCritic! === 0, penaltyWeight: config.penaltyWeight }) : ganStep(state, batch.x);
         return { d: keep(gb.add(sums.d, r.dLoss)), g: keep(gb.add(sums.g, r.gLoss)), hits: keep(gb.add(sums.hits, r.hits)) };
       });
       for (const t of Object.values(sums)) t.dispose();
@@ -182,7 +208,7 @@ async function trainLocked(opts: TrainGanOptions): Promise<GanEpochRecord[]> {
       if (step % 20 === 0) {
         const m = await read();
         if (!Number.isFinite(m.d) || !Number.isFinite(m.g)) throw new Error(`glassbox.gan: training diverged in epoch ${epoch + 1} by step ${step} (D loss ${m.d}, G loss ${m.g}); lower the learning rate`);
-        progress.update(seen, { D: m.d, G: m.g, 'D acc': m.acc });
+        progress.update(seen, shown(m));
       }
       if (opts.maxSteps && step >= opts.maxSteps) break;
     }
@@ -190,8 +216,8 @@ async function trainLocked(opts: TrainGanOptions): Promise<GanEpochRecord[]> {
     for (const t of Object.values(sums)) t.dispose();
     await assertFiniteParameters(state.gan, `after GAN epoch ${epoch + 1}`);
     const seconds = progress.elapsedSeconds;
-    progress.done({ D: m.d, G: m.g, 'D acc': m.acc });
-    const record: GanEpochRecord = { epoch: epoch + 1, lr: config.lr, trainLoss: m.g, trainAccuracy: m.acc, seconds, imagesPerSecond: seen / seconds, generatorLoss: m.g, discriminatorLoss: m.d };
+    progress.done(shown(m));
+    const record: GanEpochRecord = { epoch: epoch + 1, lr: config.lr, trainLoss: m.g, trainAccuracy: m.acc, seconds, imagesPerSecond: seen / seconds, generatorLoss: m.g, discriminatorLoss: m.d, criticSteps: state.optD.stateDict().step };
     history.push(record);
     await saveEpoch(opts.out, config, state, history, fixed, epoch + 1);
   }
@@ -202,9 +228,11 @@ async function trainLocked(opts: TrainGanOptions): Promise<GanEpochRecord[]> {
 async function saveEpoch(out: string, config: GanConfig, state: GanState, history: GanEpochRecord[], fixed: Tensor, epoch: number): Promise<void> {
   state.gan.eval();
   const samples = gb.noGrad(() => state.gan.generator.forward(fixed));
-  writePng(join(out, `samples-epoch-${epoch}.png`), await imageGrid(samples, { cols: 8, title: `DCGAN on ${config.dataset}, epoch ${epoch}` }));
+  writePng(join(out, `samples-epoch-${epoch}.png`), await imageGrid(samples, { cols: 8, title: `${ganLossOf(config) === 'wgan-gp' ? 'WGAN-GP' : 'DCGAN'} on ${config.dataset}, epoch ${epoch}` }));
   samples.dispose();
-  const modelBytes = await saveSafetensors(state.gan, { metadata: { model: GAN_MODEL, dataset: config.dataset, latentSize: String(config.latentSize), width: String(config.width), epoch: String(epoch) } });
+  const modelBytes = await saveSafetensors(state.gan, {
+    metadata: { model: GAN_MODEL, dataset: config.dataset, latentSize: String(config.latentSize), width: String(config.width), epoch: String(epoch), loss: ganLossOf(config), discriminatorNorm: ganLossOf(config) === 'wgan-gp' ? 'none' : 'batch' },
+  });
   const opt = new Map<string, { shape: readonly number[]; data: Float32Array }>();
   await optimizerTensors('g', state.optG, opt);
   await optimizerTensors('d', state.optD, opt);

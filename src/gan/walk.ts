@@ -1,6 +1,6 @@
 /**
  * E7: latent walks along attribute boundaries (Shen et al. 2020, InterFaceGAN). Sampled latents are
- * labelled by attributes measured from the generated pixels (thickness, slant, size: attributes.ts)
+ * labelled by attributes measured from the generated pixels (thickness, slant, size; width, brightness for clothes: attributes.ts)
  * and by a classifier's digit; a logistic regression, trained with the engine, separates latents
  * above an attribute's median from those below; its unit normal n is the direction to walk,
  * z + alpha n. Conditional manipulation walks n1 - (n1 . n2) n2 (normalised), which moves along n1

@@ -20,6 +20,7 @@ export * from './occlusion.ts';
 export * from './perturbation.ts';
 export * from './igos.ts';
 export * from './metrics.ts';
+export * from './perceptual-alignment.ts';
 export * from './similarity.ts';
 export * from './sanity.ts';
 export * from './shift.ts';

@@ -91,6 +91,8 @@ export class LabSession {
 
   /** Draws a polyline on the pad with the mouse; points in [0, 1] of the pad's box. */
   async stroke(page: Page, points: ReadonlyArray<readonly [number, number]>): Promise<void> {
+    // mouse coordinates are the viewport's: bring the pad back into view where a check scrolled down to a later section
+    await page.locator('#pad').scrollIntoViewIfNeeded();
     const box = (await page.locator('#pad').boundingBox())!;
     const at = ([x, y]: readonly [number, number]) => [box.x + x * box.width, box.y + y * box.height] as const;
     await page.mouse.move(...at(points[0]!));

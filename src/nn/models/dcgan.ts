@@ -6,10 +6,11 @@
  *                  convT 2w->w 4x4 stride 2     -> 14x14, batch norm, ReLU   (layer 'block2')
  *                  convT w->1 4x4 stride 2      -> 28x28, tanh (pixels in [-1, 1])
  *   discriminator  conv 1->w 4x4 stride 2       -> 14x14, leaky ReLU 0.2
- *                  conv w->2w 4x4 stride 2      -> 7x7,   batch norm, leaky ReLU 0.2
+ *                  conv w->2w 4x4 stride 2      -> 7x7,   batch norm (none for a WGAN-GP critic), leaky ReLU 0.2
  *                  conv 2w->1 7x7               -> one logit per image
  *
- * Weights start as the paper says: conv weights N(0, 0.02), batch norm scales N(1, 0.02), biases 0.
+ * Weights start as the paper says: conv weights N(0, 0.02), batch norm scales N(1, 0.02), biases 0
+ * (a WGAN-GP critic keeps the default initialisation).
  * `Dcgan` holds both nets so one safetensors file (and one checkpoint) carries the pair.
  */
 import { BatchNorm2d, Conv2d, ConvTranspose2d } from '../conv-layers.ts';
@@ -26,9 +27,11 @@ export interface DcganOptions {
   width?: number;
   /** Image channels (default 1). */
   channels?: number;
+  /** The discriminator's normalisation: 'batch' (DCGAN, default) or 'none' (a WGAN-GP critic, whose gradient penalty is per image). */
+  discriminatorNorm?: 'batch' | 'none';
 }
 
-export const DCGAN_DEFAULTS = { latentSize: 64, width: 32, channels: 1 } as const;
+export const DCGAN_DEFAULTS = { latentSize: 64, width: 32, channels: 1, discriminatorNorm: 'batch' } as const;
 export const DCGAN_IMAGE_SIZE = 28;
 
 export class DcganGenerator extends Module {
@@ -58,16 +61,20 @@ export class DcganDiscriminator extends Module {
   score: Conv2d;
   constructor(opts: DcganOptions = {}) {
     super();
-    const { width, channels } = { ...DCGAN_DEFAULTS, ...opts };
+    const { width, channels, discriminatorNorm } = { ...DCGAN_DEFAULTS, ...opts };
+    const batchNorm = discriminatorNorm === 'batch';
     this.features = new Sequential(
       new Conv2d(channels, width, 4, { stride: 2, padding: 1 }),
       new LeakyReLU(0.2),
-      new Conv2d(width, 2 * width, 4, { stride: 2, padding: 1, bias: false }),
-      new BatchNorm2d(2 * width),
+      // without batch norm the conv keeps its bias
+      new Conv2d(width, 2 * width, 4, { stride: 2, padding: 1, bias: !batchNorm }),
+      ...(batchNorm ? [new BatchNorm2d(2 * width)] : []),
       new LeakyReLU(0.2),
     );
     this.score = new Conv2d(2 * width, 1, 7);
-    initDcgan(this);
+    // a WGAN-GP critic keeps the layers' default (He-style) initialisation, as Gulrajani et al.'s code:
+    // with DCGAN's N(0, 0.02) it starts almost constant, its input gradient near 0 and the penalty at lambda
+    if (batchNorm) initDcgan(this);
   }
   /** images [B, channels, 28, 28] in [-1, 1] -> logits [B] (real > 0). */
   forward(x: Tensor): Tensor {

@@ -66,8 +66,11 @@ export function fitToSize(x: Tensor, size: readonly [number, number]): Tensor {
 /**
  * Lucid's standard_transforms order (pad, jitter, scale, rotate, jitter), with pixel amounts shrunk
  * for 28 x 28 and 32 x 32 nets (Lucid's pad 12 / jitter 8 are for 224 x 224): pad 2, jitter 2,
- * Lucid's scales and angles, jitter 1.
+ * Lucid's scales and angles, jitter 1. `pixelScale` multiplies the pixel amounts: for images
+ * rendered at k times the input size (renderVis's renderSize), k keeps the same shifts in the
+ * net's pixels.
  */
-export function standardTransforms(): Transform[] {
-  return [pad(2), jitter(2), randomScale(LUCID_SCALES), randomRotate(LUCID_ANGLES), jitter(1)];
+export function standardTransforms(pixelScale = 1): Transform[] {
+  checkWhole('standardTransforms pixelScale', pixelScale, 1);
+  return [pad(2 * pixelScale), jitter(2 * pixelScale), randomScale(LUCID_SCALES), randomRotate(LUCID_ANGLES), jitter(pixelScale)];
 }

@@ -2,3 +2,4 @@
 export * from './corruptions.ts';
 export { Rng } from './image-ops.ts';
 export * from './accuracy.ts';
+export * from './cue-conflict.ts';
