@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as gb from '../src/index.ts';
 import { mnist } from '../src/data/datasets.ts';
-import { CW, FGSM, LBFGSAttack, PGD, PixelModel, adversarialBatchHook, adversarialTrainingSettings, attackOutcome, perImageNorm } from '../src/xai/attacks/index.ts';
+import { CW, FGSM, LBFGSAttack, PGD, PixelModel, adversarialBatchHook, adversarialTrainingSettings, attackOutcome, perImageNorm, warmupScale } from '../src/xai/attacks/index.ts';
 import { parseArgs, UsageError } from '../src/cli/args.ts';
 import { ATTACK_OPTIONS } from '../src/cli/options.ts';
 import { attackCommand } from '../src/cli/attack.ts';
@@ -175,5 +175,34 @@ describe('glassbox attack and train --adversarial', () => {
     expect(checkpoint.config.adversarial).toEqual({ method: 'fgsm-rs', eps: 0.3, alpha: 0.375, steps: 1 });
     await expect(train(parseArgs(['--model', 'lenet5', '--dataset', 'mnist', '--eps', '0.3', '--out', out], TRAIN_OPTIONS))).rejects.toThrow(/--eps sets the attack of adversarial training; add --adversarial pgd or --adversarial fgsm-rs/);
     await expect(train(parseArgs([...argv.slice(0, -2), '--attack-steps', '5', '--out', mkdtempSync(join(tmpdir(), 'gb-adv-train-'))], TRAIN_OPTIONS))).rejects.toThrow(/fgsm-rs takes one attack step/);
+  });
+
+  it('an eps warm-up ramps the budget linearly over its batches, resumes where the run stopped, and is recorded', async () => {
+    const s = adversarialTrainingSettings('pgd', { eps: 0.3, steps: 5, warmupEpochs: 2 });
+    expect(s).toEqual({ method: 'pgd', eps: 0.3, alpha: 0.15, steps: 5, warmupEpochs: 2 });
+    expect(adversarialTrainingSettings('pgd', { eps: 0.3, steps: 5, warmupEpochs: 0 })).not.toHaveProperty('warmupEpochs');
+    expect(() => adversarialTrainingSettings('pgd', { warmupEpochs: -1 })).toThrow(/warm-up must be a number of epochs >= 0, got -1/);
+    // 2 epochs of 10 batches: batch b (0-based) attacks with (b + 1) / 20 of eps, then the full eps
+    expect([0, 9, 19, 40].map((b) => warmupScale(s, b, 10))).toEqual([1 / 20, 0.5, 1, 1]);
+    expect(() => adversarialBatchHook(lenet, s, normalization)).toThrow(/needs the batches per epoch/);
+
+    const images = first(x, 8);
+    const labels = first(y, 8);
+    const largestChange = async (hook: (x: gb.Tensor, y: gb.Tensor) => gb.Tensor) =>
+      gb.tidy(() => gb.amax(gb.abs(gb.sub(gb.denormalize(hook(gb.normalize(images, normalization), labels), normalization), images)))).item();
+    const oneEpoch = adversarialTrainingSettings('pgd', { eps: 0.3, steps: 5, warmupEpochs: 1 });
+    const hook = adversarialBatchHook(lenet, oneEpoch, normalization, { batchesPerEpoch: 4 });
+    const changes = [];
+    for (let b = 0; b < 5; b++) changes.push(await largestChange(hook));
+    for (let b = 0; b < 4; b++) expect(changes[b]).toBeLessThanOrEqual((0.3 * (b + 1)) / 4 + 1e-5);
+    expect(changes[0]).toBeGreaterThan(0.05); // a quarter of eps, 0.075, used nearly in full
+    expect(changes[4]).toBeGreaterThan(0.25);
+    // a run resumed after its warm-up epoch attacks with the full eps at once
+    expect(await largestChange(adversarialBatchHook(lenet, oneEpoch, normalization, { batchesPerEpoch: 4, startBatch: 4 }))).toBeGreaterThan(0.25);
+
+    const out = mkdtempSync(join(tmpdir(), 'gb-adv-warmup-'));
+    await train(parseArgs(['--model', 'lenet5', '--dataset', 'mnist', '--limit', '128', '--val-limit', '64', '--epochs', '1', '--adversarial', 'pgd', '--attack-steps', '2', '--eps-warmup', '1', '--out', out], TRAIN_OPTIONS));
+    expect(JSON.parse(readFileSync(join(out, 'checkpoint.json'), 'utf8')).config.adversarial).toEqual({ method: 'pgd', eps: 0.3, alpha: 0.375, steps: 2, warmupEpochs: 1 });
+    await expect(train(parseArgs(['--model', 'lenet5', '--dataset', 'mnist', '--eps-warmup', '2', '--out', out], TRAIN_OPTIONS))).rejects.toThrow(/--eps-warmup sets the attack of adversarial training/);
   });
 });

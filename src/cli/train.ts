@@ -36,16 +36,16 @@ export function lossFor(recipe: Recipe): LossFn {
 /** A run's config; `adversarial` is set for adversarial training (recorded in the checkpoint, so --resume keeps it). */
 type TrainConfig = RunConfig & { adversarial?: AdversarialTrainingSettings };
 
-/** --adversarial pgd|fgsm-rs with --eps, --alpha, --attack-steps (the last three only with it). */
+/** --adversarial pgd|fgsm-rs with --eps, --alpha, --attack-steps, --eps-warmup (the last four only with it). */
 function adversarialFrom(o: ParsedArgs['options']): AdversarialTrainingSettings | undefined {
-  const given = ['eps', 'alpha', 'attack-steps'].filter((n) => o[n] !== undefined);
+  const given = ['eps', 'alpha', 'attack-steps', 'eps-warmup'].filter((n) => o[n] !== undefined);
   if (o.adversarial === undefined) {
     if (given.length) throw new UsageError(`${given.map((n) => `--${n}`).join(', ')} set${given.length === 1 ? 's' : ''} the attack of adversarial training; add --adversarial pgd or --adversarial fgsm-rs`);
     return undefined;
   }
   const num = (name: string) => (o[name] === undefined ? undefined : numberOption(o, name, 0));
   try {
-    return adversarialTrainingSettings(stringOption(o, 'adversarial', ''), { eps: num('eps'), alpha: num('alpha'), steps: num('attack-steps') });
+    return adversarialTrainingSettings(stringOption(o, 'adversarial', ''), { eps: num('eps'), alpha: num('alpha'), steps: num('attack-steps'), warmupEpochs: num('eps-warmup') });
   } catch (e) {
     throw new UsageError((e as Error).message.replace('glassbox.attacks: ', '').replace('glassbox.attacks.adversarial training: ', '--'));
   }
@@ -196,11 +196,14 @@ async function trainLocked(args: ParsedArgs, out: string, fresh: TrainConfig | u
   if (config.adversarial) {
     // a resumed run's settings come from its checkpoint: checked again, as a damaged file could hold anything
     const a = adversarialTrainingSettings(config.adversarial.method, config.adversarial);
-    console.error(`adversarial training: ${a.method}, eps ${a.eps}, alpha ${a.alpha}, ${a.steps} attack step${a.steps === 1 ? '' : 's'} per batch`);
+    const warmup = a.warmupEpochs ? `, eps ramped up over the first ${a.warmupEpochs} epoch${a.warmupEpochs === 1 ? '' : 's'}` : '';
+    console.error(`adversarial training: ${a.method}, eps ${a.eps}, alpha ${a.alpha}, ${a.steps} attack step${a.steps === 1 ? '' : 's'} per batch${warmup}`);
   }
   await fit(model, {
     epochs: config.epochs,
-    perturbBatch: config.adversarial ? adversarialBatchHook(model, adversarialTrainingSettings(config.adversarial.method, config.adversarial), { mean: spec.mean, std: spec.std }) : undefined,
+    perturbBatch: config.adversarial
+      ? adversarialBatchHook(model, adversarialTrainingSettings(config.adversarial.method, config.adversarial), { mean: spec.mean, std: spec.std }, { batchesPerEpoch: trainLoader.batchesPerEpoch, startBatch: (checkpoint?.state.epoch ?? 0) * trainLoader.batchesPerEpoch })
+      : undefined,
     startEpoch: checkpoint?.state.epoch ?? 0,
     optimizer,
     afterStep,
