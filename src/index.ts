@@ -28,7 +28,7 @@ export { backward, grad, type GradOptions } from './autograd/backward.ts';
 export { noGrad, enableGrad, isGradEnabled, withBackwardRule, type BackwardRule, type BackwardRuleContext } from './autograd/node.ts';
 export { recordedOpNames, RECORDED_OPS } from './autograd/recorded-ops.ts';
 export { setAnomalyDetection, isAnomalyDetectionEnabled } from './autograd/anomaly.ts';
-export { memory, sync, setKernelTarget, kernelTarget, setSubgroupsEnabled, kernelSubgroupSize, type MemoryReport } from './kernels/runtime.ts';
+export { memory, sync, setBindGroupCacheLimit, setKernelTarget, kernelTarget, setSubgroupsEnabled, kernelSubgroupSize, type MemoryReport } from './kernels/runtime.ts';
 export { SETUP_HINT, nodeGpuObject } from './kernels/gpu.ts';
 export * as nn from './nn/index.ts';
 export * as models from './nn/models/index.ts';

@@ -136,3 +136,32 @@ describe('runtime', () => {
     expect(last).toBeLessThan(first * 0.5);
   });
 });
+
+describe('bind-group cache', () => {
+  // lavapipe gives every bind group a memory mapping, and Linux kills a process at vm.max_map_count
+  // (65,530) mappings with a segfault, no error: LeNet-5's PGD training died that way after ~1,300
+  // batches, its per-kernel caches holding tens of thousands of groups. The caches together are now
+  // bounded (setBindGroupCacheLimit; 16,384 by default).
+  it('stays under its limit over all kernels while every dispatch binds new buffers, and the results stay right', async () => {
+    gb.setBindGroupCacheLimit(64);
+    try {
+      const inputs = Array.from({ length: 300 }, (_, i) => track(gb.tensor(seeded(64, i), [64])));
+      let peak = 0;
+      const sums: gb.Tensor[] = [];
+      for (const [i, x] of inputs.entries()) {
+        // three kernels a step, each binding buffers no earlier step bound
+        sums.push(compute(() => gb.sum(gb.mul(gb.add(x, i), 2))));
+        peak = Math.max(peak, gb.memory().bindGroupsCached);
+      }
+      expect(peak).toBeLessThanOrEqual(64);
+      expect(peak).toBeGreaterThan(32); // the cache is used, not switched off
+      for (const i of [0, 151, 299]) {
+        const want = seeded(64, i).reduce((acc, v) => acc + 2 * (v + i), 0);
+        expect(Math.abs((await sums[i]!.item()) - want)).toBeLessThan(1e-6 * Math.abs(want) + 1e-4); // float32 sums
+      }
+    } finally {
+      gb.setBindGroupCacheLimit(16_384);
+    }
+    expect(() => gb.setBindGroupCacheLimit(0)).toThrow(/positive integer, got 0/);
+  });
+});

@@ -37,21 +37,37 @@ export function bindingResource(b: Binding, dynamic: boolean): GPUBufferBinding 
   return { buffer: b.buffer, offset: dynamic ? 0 : b.offset, size: b.size };
 }
 
-/** The dynamic offsets of a kernel's storage bindings, written into `into` (binding order). */
-export function storageOffsets(buffers: readonly Binding[], into: Uint32Array): number {
-  for (let i = 0; i < buffers.length; i++) {
-    const b = buffers[i]!;
-    into[i] = 'buffer' in b ? b.offset : 0;
+/**
+ * The dispatch's dynamic offsets in binding order, written into `into`: the uniform's offset into
+ * the arena, and with dynamic storage each storage binding's offset into its slab. Returns the count.
+ */
+export function dynamicOffsets(kernel: Kernel, buffers: readonly Binding[], uniformOffset: number, into: Uint32Array): number {
+  let n = 0;
+  if (kernel.dynamicStorage) {
+    for (let i = 0; i < buffers.length; i++) {
+      if (kernel.uniform && n === kernel.uniformSlot) into[n++] = uniformOffset;
+      const b = buffers[i]!;
+      into[n++] = 'buffer' in b ? b.offset : 0;
+    }
   }
-  return buffers.length;
+  if (kernel.uniform && n === kernel.uniformSlot) into[n++] = uniformOffset;
+  return n;
 }
 
 const UNIFORM_ALIGN = 256;
 const MAX_CACHED_BIND_GROUPS = 4096;
+/**
+ * Bind groups cached over all kernels. On lavapipe every bind group holds a memory mapping of the
+ * process until it is dropped and collected, and Linux stops a process at vm.max_map_count
+ * mappings (65,530 by default) with a segfault, no error. A loop whose dispatches do not recur
+ * step after step (PGD training: the uniform arena's offsets drift between batches) filled the
+ * per-kernel caches to ~55 new groups a batch and crashed LeNet-5's PGD training after ~1,300
+ * batches; this bound keeps the caches far below the limit, whatever the loop.
+ */
+export const DEFAULT_BIND_GROUP_CACHE_LIMIT = 16_384;
 const MAX_PENDING_RELEASES = 4096;
 const MAX_STATIC_SLAB_GROUPS = 8192;
 
-const bindGroups = new WeakMap<Kernel, Map<string, GPUBindGroup>>();
 const bufferIds = new WeakMap<GPUBuffer, number>();
 let nextBufferId = 0;
 function bufferId(b: GPUBuffer): number {
@@ -64,6 +80,8 @@ export interface QueueStats {
   dispatches: number;
   submits: number;
   copies: number;
+  /** Bind groups held in the per-kernel caches now (each one a mapping on lavapipe: see bindGroupFor). */
+  bindGroupsCached: number;
 }
 
 export class CommandQueue {
@@ -76,8 +94,12 @@ export class CommandQueue {
   private dispatchesInEncoder = 0;
   private readonly dynamicOffsets = new Uint32Array(32);
   private staticSlabGroups = 0;
+  /** Bind groups per kernel, keyed by what they bind (bindGroupFor). */
+  private readonly bindGroups = new Map<Kernel, Map<string, GPUBindGroup>>();
+  /** Bind groups cached over all kernels before every cache is emptied (setBindGroupCacheLimit). */
+  bindGroupLimit = DEFAULT_BIND_GROUP_CACHE_LIMIT;
   private readonly releaseAfterSubmit: Array<() => void> = [];
-  readonly stats: QueueStats = { dispatches: 0, submits: 0, copies: 0 };
+  readonly stats: QueueStats = { dispatches: 0, submits: 0, copies: 0, bindGroupsCached: 0 };
 
   constructor(
     private readonly device: GPUDevice,
@@ -123,10 +145,11 @@ export class CommandQueue {
       this.arenaBytes.set(new Uint8Array(uniforms, 0, Math.min(uniforms.byteLength, UNIFORM_ALIGN)), offset);
       this.arenaUsed += UNIFORM_ALIGN;
     }
-    const bindGroup = this.bindGroupFor(kernel, buffers, offset);
+    const bindGroup = this.bindGroupFor(kernel, buffers);
     const pass = (this.pass ??= encoder.beginComputePass());
     pass.setPipeline(kernel.pipeline);
-    if (kernel.dynamicStorage) pass.setBindGroup(0, bindGroup, this.dynamicOffsets, 0, storageOffsets(buffers, this.dynamicOffsets));
+    const offsets = dynamicOffsets(kernel, buffers, offset, this.dynamicOffsets);
+    if (offsets) pass.setBindGroup(0, bindGroup, this.dynamicOffsets, 0, offsets);
     else pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
@@ -151,24 +174,34 @@ export class CommandQueue {
   }
 
   /**
-   * Bind groups are cached per kernel by the buffers they bind (and the uniform slot): pooled
-   * buffers and arenas are reused in the same order every training step, so after the first
-   * step creating bind groups, a large part of the per-dispatch cost, is skipped.
+   * Bind groups are cached per kernel by the buffers they bind (and the uniform arena, whose
+   * offset is dynamic): pooled buffers and arenas are reused in the same order every training
+   * step, so after the first step creating bind groups, a large part of the per-dispatch cost, is
+   * skipped. Keying on the arena's offset as well (as before) made a new group whenever a step's
+   * dispatches fell at other offsets of the arena, which they do from batch to batch when a step's
+   * dispatch count is not a multiple of the arena's slots.
    */
-  private bindGroupFor(kernel: Kernel, buffers: Binding[], uniformOffset: number): GPUBindGroup {
-    let key = kernel.uniform ? `${bufferId(this.arenaBuffer!)}@${uniformOffset}` : '';
+  private bindGroupFor(kernel: Kernel, buffers: Binding[]): GPUBindGroup {
+    let key = kernel.uniform ? `${bufferId(this.arenaBuffer!)}` : '';
     if (kernel.dynamicStorage) for (const b of buffers) key += `,${bufferId(gpuBufferOf(b))}`;
     else for (const b of buffers) key += 'buffer' in b ? `,${bufferId(b.buffer)}+${b.offset}` : `,${bufferId(b)}`;
-    let cache = bindGroups.get(kernel);
-    if (!cache) bindGroups.set(kernel, (cache = new Map()));
+    let cache = this.bindGroups.get(kernel);
+    if (!cache) this.bindGroups.set(kernel, (cache = new Map()));
     const hit = cache.get(key);
     if (hit) return hit;
     const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: kernel.storage[i]!.binding, resource: bindingResource(b, kernel.dynamicStorage) }));
-    if (kernel.uniform) entries.push({ binding: kernel.uniform.binding, resource: { buffer: this.arenaBuffer!, offset: uniformOffset, size: kernel.uniform.size } });
+    if (kernel.uniform) entries.push({ binding: kernel.uniform.binding, resource: { buffer: this.arenaBuffer!, offset: 0, size: kernel.uniform.size } });
     const group = this.device.createBindGroup({ layout: kernel.layout, entries });
     if (!kernel.dynamicStorage && buffers.some((b) => 'slab' in b && b.slab)) this.staticSlabGroups++;
-    if (cache.size >= MAX_CACHED_BIND_GROUPS) cache.clear();
+    if (this.stats.bindGroupsCached >= this.bindGroupLimit) {
+      for (const c of this.bindGroups.values()) c.clear();
+      this.stats.bindGroupsCached = 0;
+    } else if (cache.size >= MAX_CACHED_BIND_GROUPS) {
+      this.stats.bindGroupsCached -= cache.size;
+      cache.clear();
+    }
     cache.set(key, group);
+    this.stats.bindGroupsCached++;
     return group;
   }
 

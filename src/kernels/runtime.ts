@@ -5,7 +5,7 @@
  */
 import { BufferBudget, DEFAULT_MAX_BUFFERS } from './buffer-budget.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { CommandQueue, type Binding } from './command-queue.ts';
+import { CommandQueue, DEFAULT_BIND_GROUP_CACHE_LIMIT, type Binding } from './command-queue.ts';
 import { noteDispatch } from './device-errors.ts';
 import { gpu, initGpu, throwDeviceErrors, type GpuContext, type KernelTarget } from './gpu.ts';
 import { waitForGpu } from './gpu-wait.ts';
@@ -51,7 +51,7 @@ export async function initRuntime(): Promise<Runtime> {
     uniforms,
     staging: new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging', budget),
     pipelines: new PipelineCache(device),
-    queue: new CommandQueue(device, uniforms),
+    queue: Object.assign(new CommandQueue(device, uniforms), { bindGroupLimit }),
     budget,
     lost: false,
   };
@@ -73,6 +73,18 @@ export function setBufferLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`glassbox.setBufferLimit: the limit must be a positive integer, got ${limit}`);
   bufferLimit = limit;
   if (current) current.budget.limit = limit;
+}
+
+let bindGroupLimit = DEFAULT_BIND_GROUP_CACHE_LIMIT;
+/**
+ * Sets how many bind groups the command queue caches over all kernels before it empties its caches
+ * (default DEFAULT_BIND_GROUP_CACHE_LIMIT). On lavapipe each holds a memory mapping, so this bound
+ * and the buffer limit together keep a process under `vm.max_map_count`; tests lower it.
+ */
+export function setBindGroupCacheLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`glassbox.setBindGroupCacheLimit: the limit must be a positive integer, got ${limit}`);
+  bindGroupLimit = limit;
+  if (current) current.queue.bindGroupLimit = limit;
 }
 
 export function runtime(): Runtime {
@@ -220,6 +232,8 @@ export interface MemoryReport {
   buffersAlive: number;
   bufferLimit: number;
   kernelsCompiled: number;
+  /** Bind groups the command queue caches (on lavapipe each holds a memory mapping of the process). */
+  bindGroupsCached: number;
   dispatches: number;
   submits: number;
 }
@@ -233,6 +247,7 @@ export function memory(): MemoryReport {
     buffersAlive: rt.budget.live,
     bufferLimit: rt.budget.limit,
     kernelsCompiled: rt.pipelines.compiled,
+    bindGroupsCached: rt.queue.stats.bindGroupsCached,
     dispatches: rt.queue.stats.dispatches,
     submits: rt.queue.stats.submits,
   };
