@@ -8,7 +8,7 @@
  */
 import { crossEntropy, keep, memory, sync, tensor, tidy, type Tensor } from '../../src/index.ts';
 import { runtime } from '../../src/kernels/runtime.ts';
-import { bindingResource, dynamicOffsets, type Binding } from '../../src/kernels/command-queue.ts';
+import { bindingResource, storageOffsets, type Binding } from '../../src/kernels/command-queue.ts';
 import type { Kernel } from '../../src/kernels/pipelines.ts';
 import { MODEL_ZOO, type InputSpec } from '../../src/nn/models/zoo.ts';
 import { SGD } from '../../src/train/optim.ts';
@@ -84,7 +84,7 @@ export function dawnDirectPeer(inputs: () => Tensor[], op: (xs: Tensor[]) => Ten
     async run(repeat) {
       const { device } = runtime();
       const { kernel, workgroups } = captured!;
-      const offsets = new Uint32Array(captured!.buffers.length + 1);
+      const offsets = new Uint32Array(captured!.buffers.length);
       await sync();
       const t0 = now();
       for (let done = 0; done < repeat; ) {
@@ -92,7 +92,7 @@ export function dawnDirectPeer(inputs: () => Tensor[], op: (xs: Tensor[]) => Ten
         const pass = encoder.beginComputePass();
         pass.setPipeline(kernel.pipeline);
         for (let i = 0; i < 64 && done < repeat; i++, done++) {
-          pass.setBindGroup(0, group!, offsets, 0, dynamicOffsets(kernel, captured!.buffers, 0, offsets));
+          pass.setBindGroup(0, group!, offsets, 0, kernel.dynamicStorage ? storageOffsets(captured!.buffers, offsets) : 0);
           pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
         }
         pass.end();

@@ -36,12 +36,6 @@ export interface Kernel {
   /** Whether the storage bindings take dynamic offsets (the DYNAMIC_OFFSETS variant, where the device allows that many). */
   dynamicStorage: boolean;
   uniform?: BindingInfo;
-  /**
-   * Where the uniform's offset goes among the dispatch's dynamic offsets (WebGPU takes them in
-   * binding order): the uniform always takes a dynamic offset into the queue's uniform arena, so a
-   * bind group depends on the buffers alone and recurs from step to step (command-queue.ts).
-   */
-  uniformSlot: number;
 }
 
 function reflectBindings(name: string, source: string): BindingInfo[] {
@@ -115,7 +109,7 @@ export class PipelineCache {
         visibility: GPUShaderStage.COMPUTE,
         buffer: {
           type: b.kind === 'uniform' ? 'uniform' : b.kind === 'read' ? 'read-only-storage' : 'storage',
-          hasDynamicOffset: b.kind === 'uniform' || dynamicStorage,
+          hasDynamicOffset: dynamicStorage && b.kind !== 'uniform',
         },
       })),
     });
@@ -132,7 +126,6 @@ export class PipelineCache {
       storage: bindings.filter((b) => b.kind !== 'uniform'),
       dynamicStorage,
       uniform: uniforms[0],
-      uniformSlot: dynamicStorage && uniforms[0] ? bindings.filter((b) => b.kind !== 'uniform' && b.binding < uniforms[0]!.binding).length : 0,
     };
   }
 }
