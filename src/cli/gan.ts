@@ -361,7 +361,7 @@ export async function ganWalkCommand(args: ParsedArgs): Promise<void> {
     }),
     'mean attribute of the walked images per step',
   );
-  const table = [['walk', ...names.flatMap((nm) => [`Spearman ${nm}`, `change in ${nm}`]), 'same digit at the ends']];
+  const table = [['walk', ...names.flatMap((nm) => [`Spearman ${nm}`, `change in ${nm}`]), dataset === 'mnist' ? 'same digit at the ends' : 'same class at the ends']];
   for (const [label, w] of [[`along ${attribute}`, plain], [`along ${attribute}, ${condition} projected out`, conditional]] as const)
     table.push([label, ...names.flatMap((nm) => [w.spearman[nm].toFixed(3), change(w, nm).toFixed(3)]), w.sameDigit ? `${(100 * Math.min(w.sameDigit[0]!, w.sameDigit[w.sameDigit.length - 1]!)).toFixed(1)}%` : '']);
   output.table('walk.md', table, 'Spearman of step against each attribute over every (step, latent) pair, and the change of the mean from the first to the last step');
