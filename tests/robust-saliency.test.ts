@@ -40,12 +40,14 @@ describe('perceptually aligned gradients on trained LeNet-5s', () => {
   }, 120_000);
 
   it("the robust model's gradient lies more on the digit than the normal model's", () => {
-    // Tsipras et al.'s finding as a number: the share of |gradient| on the ink. Measured once on these
-    // fixtures (32 images): see the README's C1 section for the values; asserted only as an order.
+    // Tsipras et al.'s finding as a number: the share of |gradient| on the ink. On 100 test images the
+    // README's C1 section measured 0.494 (normal) and 0.990 (robust); here 32 images must show most of
+    // that gap, and the robust map must be mostly on the digit.
     const saliency = comparison.scores.find((s) => s.method === 'saliency')!;
     const [normal, robust] = [saliency.normal.ink!, saliency.robust.ink!];
     console.log(`|gradient| on the digit: normal ${normal.energyOnMask.toFixed(3)}, robust ${robust.energyOnMask.toFixed(3)}, digit area ${normal.maskArea.toFixed(3)}`);
-    expect(robust.energyOnMask).toBeGreaterThan(normal.energyOnMask);
+    expect(robust.energyOnMask - normal.energyOnMask).toBeGreaterThan(0.3);
+    expect(robust.energyOnMask).toBeGreaterThan(0.8);
     // both models see the same images, so the digits (and their area) are the same
     expect(robust.maskArea).toBe(normal.maskArea);
     expect(comparison.robust.labels).toEqual(comparison.normal.labels);

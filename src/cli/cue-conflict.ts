@@ -54,7 +54,7 @@ export async function cueConflictCommand(args: ParsedArgs): Promise<void> {
 
   const output = new CommandOutput(out, `Cue conflict (shape vs texture) on ${main.dataset}`);
   output.report.paragraph(
-    `Geirhos et al. (2019) give a classifier images whose shape comes from one class and whose texture from another, and count which cue its decision follows; ImageNet CNNs follow the texture (shape bias ~20-30%), people the shape (~95%). ` +
+    `Geirhos et al. (2019) give a classifier images whose shape comes from one class and whose texture from another, and count which cue its decision follows; ImageNet-trained CNNs mostly follow the texture, people the shape. ` +
       `Here the cue-conflict image is the shape image's content in the texture image's Gram-matrix style (Gatys et al.'s style transfer on Ustyuzhaninov et al.'s random multi-scale net, ${steps} L-BFGS steps, style weight ${styleWeight}); both images are of different classes and recognised by every model on their own. Shape bias: shape decisions / (shape + texture decisions).`,
   );
   const rows = [['model', 'shape decisions', 'texture decisions', 'other', 'shape bias'], ...models.map((m, k) => [`${m.loaded.arch} (${m.name})`, pct(scores[k]!.shapeShare), pct(scores[k]!.textureShare), pct(scores[k]!.otherShare), pct(scores[k]!.shapeBias)])];

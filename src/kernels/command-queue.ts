@@ -52,7 +52,7 @@ const MAX_CACHED_BIND_GROUPS = 4096;
  * Bind groups cached over all kernels. On lavapipe every bind group holds a memory mapping of the
  * process until it is dropped and collected, and Linux stops a process at vm.max_map_count
  * mappings (65,530 by default) with a segfault, no error. A loop whose dispatches do not recur
- * step after step (PGD training: the uniform arena's offsets drift between batches) filled the
+ * step after step (PGD training, whose bind groups kept changing from batch to batch) filled the
  * per-kernel caches to ~55 new groups a batch and crashed LeNet-5's PGD training after ~1,300
  * batches; this bound keeps the caches far below the limit, whatever the loop.
  */

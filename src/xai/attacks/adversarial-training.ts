@@ -10,7 +10,7 @@
  * `warmupEpochs` epochs of W batches in all. A small net trained against the full eps 0.3 from its
  * first step can stay at chance: the attack wins every batch before the net has any feature to
  * defend (measured here: LeNet-5, PGD-5, 3,000 MNIST images, 3 epochs at 13.4%); ramping the budget
- * is the usual remedy (Gowal et al. 2018's eps schedule, Wong et al. 2020's ramp).
+ * is the usual remedy (Gowal et al. 2018's eps schedule).
  */
 import { denormalize, normalize, type Normalization } from '../../data/normalization.ts';
 import type { Module } from '../../nn/module.ts';

@@ -12,8 +12,7 @@ import type { Module } from '../../nn/module.ts';
 import { argmax } from '../../tensor/ops/reduce.ts';
 import { noGrad } from '../../autograd/node.ts';
 import { keep, tidy, type Tensor } from '../../tensor/tensor.ts';
-import { slice } from '../../tensor/ops/views.ts';
-import { cat } from '../../tensor/ops/views.ts';
+import { cat, slice } from '../../tensor/ops/views.ts';
 import { RandomMultiScaleNet, styleTransfer } from '../visualize/style-transfer.ts';
 import { normalisePixels } from './accuracy.ts';
 
