@@ -74,4 +74,17 @@ describe('glassbox train', () => {
     writeFileSync(join(damaged, 'checkpoint.json'), JSON.stringify({ ...manifest, epoch: 1e9 }));
     await expect(run(['--resume', damaged, '--epochs', '3'])).rejects.toThrow(/checkpoint\.json: field 'epoch' must be a whole number from 1 to 2; got 1000000000/);
   });
+
+  it('--init starts from a trained run: at a vanishing learning rate the first epoch scores what the run scored', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gb-train-'));
+    await run([...common, '--epochs', '1', '--lr', '1e-12', '--init', straight, '--out', out]);
+    const start = JSON.parse(readFileSync(join(straight, 'metrics.json'), 'utf8')).epochs.at(-1).valAccuracy;
+    expect(start).toBeGreaterThan(0.5); // a random mlp scores about 0.1
+    expect(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).epochs[0].valAccuracy).toBe(start);
+    expect(JSON.parse(readFileSync(join(out, 'checkpoint.json'), 'utf8')).config.init).toBe(readCheckpoint(straight).modelPath);
+    await expect(run([...common, '--init', join(out, 'missing'), '--out', out])).rejects.toThrow(/--init .*missing: no such file or folder/);
+    await expect(run(['--model', 'lenet5', '--dataset', 'mnist', '--init', straight, '--out', out])).rejects.toThrow(/holds a mlp trained on mnist, and this run trains a lenet5 on mnist/);
+    await expect(run([...common, '--epochs', '1', '--init', 'tests/fixtures/models/lenet-mnist.safetensors', '--out', mkdtempSync(join(tmpdir(), 'gb-train-'))])).rejects.toThrow(/--init .*lenet-mnist.safetensors does not fit a mlp for mnist/);
+    await expect(run(['--resume', out, '--init', straight])).rejects.toThrow(/--init would change it and is not applied/);
+  });
 });

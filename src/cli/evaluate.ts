@@ -71,7 +71,7 @@ export interface EvaluateOptions extends CurveOptions {
 const average = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i)).reduce((a, b) => a + b, 0) / n;
 
 /** Union of image i's object masks (mixture-of-MNIST's digits) as one [H*W] 0/1 mask. */
-function objectMask(data: MixtureDataset, i: number): Uint8Array {
+export function objectMask(data: MixtureDataset, i: number): Uint8Array {
   const hw = data.height * data.width;
   const u = new Uint8Array(hw);
   for (let s = 0; s < data.slots; s++) for (let p = 0; p < hw; p++) u[p]! |= data.masks[(i * data.slots + s) * hw + p]!;

@@ -43,6 +43,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   num('alpha', 'with --adversarial: the attack step (default: 1.25 eps for fgsm-rs; 2.5 eps / steps, at least eps / 30, for pgd)', { min: 0, max: 1, minExclusive: true }),
   int('attack-steps', 'with --adversarial pgd: PGD steps per batch (default: 40)', 1, 10_000),
   num('eps-warmup', 'with --adversarial: epochs over which eps and alpha ramp up linearly from near 0 to their values (default: 0, the full eps from the first batch; a small net can stay at chance without it)', { min: 0, max: 1_000 }),
+  str('init', "start from this trained model's weights instead of a random initialisation (a glassbox train run folder or a .safetensors file of the same --model and --dataset; e.g. adversarial fine-tuning of a normally trained net)", 'model'),
 ];
 
 export const EVAL_OPTIONS: readonly OptionSpec[] = [

@@ -11,6 +11,7 @@
  *   report.html           the picture and the table
  */
 import { join } from 'node:path';
+import type { MixtureDataset } from '../../datasets/mixture-mnist.ts';
 import { makeGrid } from '../viz/grid.ts';
 import { chwToImage, upscale } from '../viz/image.ts';
 import { attributionToImage } from '../viz/normalize.ts';
@@ -18,7 +19,7 @@ import { inkMask, maskAlignment, type MaskAlignment } from '../xai/perceptual-al
 import type { MethodSpec } from '../xai/registry.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 import { CommandOutput } from './command-output.ts';
-import { evaluateMethods, type Evaluation, type MethodResult } from './evaluate.ts';
+import { evaluateMethods, objectMask, type Evaluation, type MethodResult } from './evaluate.ts';
 import { methodsByName, type LoadedModel } from './explain-setup.ts';
 import { loadForVisualization } from './visualize.ts';
 
@@ -32,6 +33,8 @@ export interface ModelScores {
   /** Mixture-of-MNIST's digit masks (evaluateMethods). */
   pointingGame?: number;
   energyInMask?: number;
+  /** Mixture-of-MNIST: the mean share of the image the digit masks cover, the energy an even map would get. */
+  digitArea?: number;
   /** Single-digit data: the map against the digit's ink. */
   ink?: MaskAlignment;
   error?: string;
@@ -50,8 +53,11 @@ function scoresOf(ev: Evaluation, r: MethodResult): ModelScores {
   const s: ModelScores = { method: r.method, deletionAuc: r.deletionAuc, insertionAuc: r.insertionAuc, pointingGame: r.pointingGame, energyInMask: r.energyInMask };
   const reason = r.error ?? r.notApplicable;
   if (reason) return { ...s, error: reason };
-  // single digits: the digit is the ink; mixtures have masks of their own, scored by evaluateMethods
-  if (!hasObjectMasks(ev)) {
+  // mixtures have digit masks of their own, scored by evaluateMethods; single digits: the digit is the ink
+  if (hasObjectMasks(ev)) {
+    const data = ev.images as unknown as MixtureDataset;
+    s.digitArea = r.maps.reduce((a, _, i) => a + objectMask(data, i).reduce((x, y) => x + y, 0), 0) / (r.maps.length * data.height * data.width);
+  } else {
     const { channels: c, height: h, width: w, images } = ev.images;
     s.ink = maskAlignment(r.maps, r.maps.map((_, i) => inkMask(images, i, c, h, w)), h, w);
   }
@@ -76,12 +82,12 @@ const fixed = (v: number | undefined, digits = 3) => (v === undefined || Number.
 
 function scoreRows(c: SaliencyComparison): string[][] {
   const mixture = hasObjectMasks(c.normal);
-  const header = ['method', 'model', 'accuracy', 'deletion AUC (lower better)', 'insertion AUC (higher better)', ...(mixture ? ['pointing game', 'energy in digit masks'] : ['share of abs(map) on the digit', 'max on the digit', "digit area (an even map's share)"])];
+  const header = ['method', 'model', 'accuracy', 'deletion AUC (lower better)', 'insertion AUC (higher better)', ...(mixture ? ['pointing game', 'energy in digit masks', "digit area (an even map's energy)"] : ['share of abs(map) on the digit', 'max on the digit', "digit area (an even map's share)"])];
   const accuracy = (ev: Evaluation) => `${((100 * ev.predicted.filter((p, i) => p === ev.labels[i]).length) / ev.predicted.length).toFixed(1)}%`;
   const row = (s: ModelScores, model: string, ev: Evaluation) =>
     s.error
-      ? [s.method, model, accuracy(ev), s.error, '', '', '', ...(mixture ? [] : [''])]
-      : [s.method, model, accuracy(ev), fixed(s.deletionAuc), fixed(s.insertionAuc), ...(mixture ? [fixed(s.pointingGame, 2), fixed(s.energyInMask)] : [fixed(s.ink?.energyOnMask), fixed(s.ink?.pointing, 2), fixed(s.ink?.maskArea)])];
+      ? [s.method, model, accuracy(ev), s.error, '', '', '', '']
+      : [s.method, model, accuracy(ev), fixed(s.deletionAuc), fixed(s.insertionAuc), ...(mixture ? [fixed(s.pointingGame, 2), fixed(s.energyInMask), fixed(s.digitArea)] : [fixed(s.ink?.energyOnMask), fixed(s.ink?.pointing, 2), fixed(s.ink?.maskArea)])];
   return [header, ...c.scores.flatMap((s) => [row(s.normal, 'normal', c.normal), row(s.robust, 'robust', c.robust)])];
 }
 

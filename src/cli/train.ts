@@ -7,7 +7,7 @@
  *   curves.png             the loss and accuracy curves
  * `--resume <dir>` continues a run from its last checkpoint.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as gb from '../index.ts';
 import { modelEntry, type Recipe } from '../nn/models/zoo.ts';
@@ -33,8 +33,11 @@ export function lossFor(recipe: Recipe): LossFn {
   return recipe.loss === 'hinge' ? (l, y) => gb.multiMarginLoss(l, y) : (l, y) => gb.crossEntropy(l, y);
 }
 
-/** A run's config; `adversarial` is set for adversarial training (recorded in the checkpoint, so --resume keeps it). */
-type TrainConfig = RunConfig & { adversarial?: AdversarialTrainingSettings };
+/**
+ * A run's config; `adversarial` is set for adversarial training (recorded in the checkpoint, so --resume
+ * keeps it); `init` is the model whose weights the run started from (recorded, not reapplied on --resume).
+ */
+type TrainConfig = RunConfig & { adversarial?: AdversarialTrainingSettings; init?: string };
 
 /** --adversarial pgd|fgsm-rs with --eps, --alpha, --attack-steps, --eps-warmup (the last four only with it). */
 function adversarialFrom(o: ParsedArgs['options']): AdversarialTrainingSettings | undefined {
@@ -77,7 +80,20 @@ function configFrom(args: ParsedArgs): TrainConfig {
     limit: o.limit === undefined ? undefined : numberOption(o, 'limit', 0),
     valLimit: o['val-limit'] === undefined ? undefined : numberOption(o, 'val-limit', 0),
     adversarial: adversarialFrom(o),
+    init: o.init === undefined ? undefined : initOption(o, model, dataset),
   };
+}
+
+/** --init: a run folder of the same model and data set, or a .safetensors file (whose shapes loadModel checks). */
+function initOption(o: ParsedArgs['options'], model: string, dataset: string): string {
+  const path = stringOption(o, 'init', '');
+  if (!path || !existsSync(path)) throw new UsageError(`--init ${path}: no such file or folder; give a glassbox train run folder or a .safetensors file`);
+  if (!statSync(path).isDirectory()) return path;
+  const run = runWeights(path);
+  if (!run) throw new UsageError(`--init ${path} is a folder but not a glassbox train run (no checkpoint.json); give a run folder or a .safetensors file`);
+  if (run.config.model !== model || run.config.dataset !== dataset)
+    throw new UsageError(`--init ${path} holds a ${run.config.model} trained on ${run.config.dataset}, and this run trains a ${model} on ${dataset}; start from a run of the same --model and --dataset`);
+  return run.modelPath;
 }
 
 function shiftOption(o: ParsedArgs['options']): number {
@@ -169,6 +185,15 @@ async function trainLocked(args: ParsedArgs, out: string, fresh: TrainConfig | u
   const modelInput = { channels: trainSet.channels, height: trainSet.height, width: trainSet.width, classes: trainSet.classes.length };
   const model = entry.build(modelInput);
   console.error(gb.nn.summary(model, [1, trainSet.channels, trainSet.height, trainSet.width]).toString());
+  if (!checkpoint && config.init) {
+    try {
+      await loadModel(config.init, model);
+    } catch (e) {
+      throw new UsageError(`--init ${config.init} does not fit a ${config.model} for ${config.dataset}: ${(e as Error).message}`);
+    }
+    await assertFiniteParameters(model, `in --init ${config.init}`);
+    console.error(`starting from the weights of ${config.init}`);
+  }
   const optimizer = makeOptimizer(config, model.parameters());
   const trainLoader = new DataLoader(trainSet, { batchSize: config.batchSize, shuffle: true, seed: config.seed, keepLast: false, mean: spec.mean, std: spec.std, augment: config.shift === undefined ? spec.augment : { ...spec.augment, cropPadding: config.shift } });
   const valLoader = new DataLoader(valSet, { batchSize: 500, mean: spec.mean, std: spec.std });

@@ -342,6 +342,8 @@ function checkConfig(v: FieldChecker, raw: unknown): RunConfig {
   v.int(c.seed, 'config.seed', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   if (c.shift !== undefined) v.int(c.shift, 'config.shift', 0, 1024);
   for (const key of ['limit', 'valLimit'] as const) if (c[key] !== undefined) v.int(c[key], `config.${key}`, 0, Number.MAX_SAFE_INTEGER);
+  // train --init's starting weights: provenance only, never reloaded
+  if (c.init !== undefined && typeof c.init !== 'string') v.fail('config.init', 'must be the path of the starting weights', c.init);
   return c as unknown as RunConfig;
 }
 
