@@ -5,7 +5,8 @@
  *   model.safetensors      a copy of the last finished epoch's weights
  *   metrics.json           loss and accuracy per epoch
  *   curves.png             the loss and accuracy curves
- * `--resume <dir>` continues a run from its last checkpoint.
+ * `--resume <dir>` continues a run from its last checkpoint; `--init <model>` starts a new run from trained
+ * weights (fine-tuning, e.g. adversarial fine-tuning with --adversarial).
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
