@@ -104,5 +104,12 @@ describe('glassbox robust-saliency', () => {
     expect(json.scores.map((s: { method: string }) => s.method)).toEqual(['saliency', 'integrated-gradients']);
     expect(json.scores[0].robust.ink.energyOnMask).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'scores.md'), 'utf8')).toMatch(/\| saliency \| robust \|/);
+    // mixture-of-MNIST: the digit masks' scores, with the energy an even map would get
+    const mixture = ['--model', 'tests/fixtures/models/mixture-net.safetensors', '--robust', 'tests/fixtures/models/mixture-net-robust.safetensors', '--methods', 'saliency', '--n', '2', '--steps', '4', '--out', out];
+    await robustSaliencyCommand(parseArgs(mixture, ROBUST_SALIENCY_OPTIONS));
+    expect(readFileSync(join(out, 'scores.md'), 'utf8')).toMatch(/\| pointing game \| energy in digit masks \| digit area \(an even map's energy\) \|/);
+    const area = JSON.parse(readFileSync(join(out, 'robust-saliency.json'), 'utf8')).scores[0].normal.digitArea;
+    expect(area).toBeGreaterThan(0);
+    expect(area).toBeLessThan(1);
   }, 60_000);
 });

@@ -31,6 +31,9 @@ const DATASET_INPUTS: Record<string, InputSpec> = {
   mnist: { channels: 1, height: 28, width: 28, classes: 10 },
   'fashion-mnist': { channels: 1, height: 28, width: 28, classes: 10 },
   cifar10: { channels: 3, height: 32, width: 32, classes: 10 },
+  // datasets/mixture-mnist.ts: pairs of distinct digits on a 56x56 canvas (45 classes); pairs of 0-7 plus an 8 and a 9 on 64x64 (28)
+  'mnist-mixture': { channels: 1, height: 56, width: 56, classes: 45 },
+  'mnist-mixture-usefulness': { channels: 1, height: 64, width: 64, classes: 28 },
 };
 
 /**
