@@ -22,6 +22,7 @@ import { expectCommandReport } from './command-report.ts';
 
 const normalization = gb.normalization.mnist!;
 const FIXTURE = 'tests/fixtures/models/lenet-mnist.safetensors';
+const ROBUST_FIXTURE = 'tests/fixtures/models/lenet-mnist-robust.safetensors';
 let lenet: gb.nn.Module;
 let x: gb.Tensor;
 let y: gb.Tensor;
@@ -156,6 +157,15 @@ describe('glassbox attack and train --adversarial', () => {
     expect(pgd.points[1].accuracy).toBeLessThanOrEqual(0.05);
     expect(json.checks.map((c: { pass: boolean }) => c.pass)).toEqual(json.checks.map(() => true));
     expect(json.checks.some((c: { check: string }) => /unbounded/.test(c.check))).toBe(true);
+  });
+
+  it("the unbounded check takes steps sized for eps 1, not the small budgets' steps: it fools the robust LeNet too", async () => {
+    // with the steps of eps 0.02 the "unbounded" attack stays near its random start (noise), and a robust
+    // model that gives noise one class keeps every image of that class: a check failing for no masking
+    const out = mkdtempSync(join(tmpdir(), 'gb-attack-'));
+    await attackCommand(parseArgs(['--model', ROBUST_FIXTURE, '--attacks', 'pgd', '--eps', '0.01,0.02,0.03', '--n', '64', '--steps', '10', '--check-restarts', '2', '--out', out], ATTACK_OPTIONS));
+    const unbounded = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8')).checks.find((c: { check: string }) => /unbounded/.test(c.check));
+    expect(unbounded).toMatchObject({ measured: 'accuracy 0.0%', pass: true });
   });
 
   it('train --adversarial fgsm-rs trains on perturbed batches and records its settings in the checkpoint', async () => {
