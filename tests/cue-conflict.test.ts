@@ -13,7 +13,7 @@ import { mnist } from '../src/data/datasets.ts';
 import { parseArgs, UsageError } from '../src/cli/args.ts';
 import { CUE_CONFLICT_OPTIONS } from '../src/cli/options.ts';
 import { cueConflictCommand } from '../src/cli/cue-conflict.ts';
-import { cueConflictImages, cueConflictPairs, predictPixels, scoreCueConflict } from '../src/xai/robustness/cue-conflict.ts';
+import { colourControlImages, cueConflictImages, cueConflictPairs, predictPixels, scoreCueConflict } from '../src/xai/robustness/cue-conflict.ts';
 import { expectCommandReport } from './command-report.ts';
 import { trainedModel } from './trained-models.ts';
 
@@ -64,6 +64,18 @@ describe('cue conflict', () => {
     cue.images.dispose();
   }, 60_000);
 
+  it("the colour control keeps the shape image's pattern and takes the texture image's channel means and spreads", async () => {
+    // two one-channel 2x2 images: the shape image a ramp, the texture image brighter and wider spread
+    const x = gb.tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.9, 0.5, 0.9], [2, 1, 2, 2]);
+    const out = await colourControlImages(x, [{ shape: 0, texture: 1 }]).toArray();
+    // texture image: mean 0.7, spread 0.2; the shape ramp standardised is (-3, -1, 1, 3) / sqrt(5)
+    const expected = [-3, -1, 1, 3].map((z) => 0.7 + (0.2 * z) / Math.sqrt(5));
+    out.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    // a flat shape image stays flat, at the texture image's mean; values stay in [0, 1]
+    const flat = await colourControlImages(gb.tensor([0.5, 0.5, 0.5, 0.5, 0, 1, 0, 1], [2, 1, 2, 2]), [{ shape: 0, texture: 1 }]).toArray();
+    expect(Array.from(flat)).toEqual([0.5, 0.5, 0.5, 0.5]);
+  });
+
   it('glassbox cue-conflict writes the picture, the table and the JSON; refuses a pool without a pair', async () => {
     const out = mkdtempSync(join(tmpdir(), 'gb-cue-conflict-'));
     const argv = ['--model', 'tests/fixtures/models/lenet-mnist.safetensors', '--n', '1', '--pool', '8', '--steps', '2', '--out', out];
@@ -76,5 +88,7 @@ describe('cue conflict', () => {
     expect(json.models).toHaveLength(2);
     expect(json.pairs).toHaveLength(1);
     expect(['shape', 'texture', 'other']).toContain(json.models[1].decisions[0]);
+    expect(['shape', 'texture', 'other']).toContain(json.models[1].colourControl.decisions[0]);
+    expect(readFileSync(join(out, 'decisions.md'), 'utf8')).toMatch(/colour control/);
   }, 60_000);
 });

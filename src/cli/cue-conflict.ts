@@ -4,7 +4,8 @@
  * turned into cue-conflict images by style transfer (src/xai/robustness/cue-conflict.ts); each
  * model's decision on them follows the shape, the texture or neither. Writes into --out
  *   cue-conflict.png   per pair: the shape image, the texture image, the cue-conflict image with each model's decision
- *   decisions.md       per model: the shares of shape, texture and other decisions, and the shape bias
+ *   decisions.md       per model: the shares of shape, texture and other decisions, and the shape bias,
+ *                      on the cue-conflict images and on the colour control (the texture image's colours only)
  *   cue-conflict.json  every pair, prediction and decision
  *   report.html        both
  */
@@ -15,7 +16,7 @@ import { makeGrid } from '../viz/grid.ts';
 import { slice } from '../tensor/ops/views.ts';
 import { imageTiles } from '../xai/visualize/features.ts';
 import { datasetPixels } from '../xai/robustness/accuracy.ts';
-import { cueConflictImages, cueConflictPairs, predictPixels, scoreCueConflict, type CueConflictScore } from '../xai/robustness/cue-conflict.ts';
+import { colourControlImages, cueConflictImages, cueConflictPairs, predictPixels, scoreCueConflict, type CueConflictScore } from '../xai/robustness/cue-conflict.ts';
 import { numberOption, stringOption, UsageError, type ParsedArgs } from './args.ts';
 import { CommandOutput } from './command-output.ts';
 import { loadForVisualization } from './visualize.ts';
@@ -48,17 +49,28 @@ export async function cueConflictCommand(args: ParsedArgs): Promise<void> {
   const progress = new Progress({ label: 'cue-conflict', total: pairs.length, unit: 'image' });
   const cue = await cueConflictImages(pixels, pairs, { styleNormalization: main.normalization, steps, styleWeight, seed, onImage: (done) => progress.update(done) });
   progress.done();
+  const control = { ...cue, images: colourControlImages(pixels, pairs) };
   const scores: CueConflictScore[] = [];
-  for (const m of models) scores.push(await scoreCueConflict(m.loaded.model, cue, labels, m.loaded.normalization));
+  const controlScores: CueConflictScore[] = [];
+  for (const m of models) {
+    scores.push(await scoreCueConflict(m.loaded.model, cue, labels, m.loaded.normalization));
+    controlScores.push(await scoreCueConflict(m.loaded.model, control, labels, m.loaded.normalization));
+  }
   const seconds = (performance.now() - started) / 1000;
 
   const output = new CommandOutput(out, `Cue conflict (shape vs texture) on ${main.dataset}`);
   output.report.paragraph(
     `Geirhos et al. (2019) give a classifier images whose shape comes from one class and whose texture from another, and count which cue its decision follows; ImageNet-trained CNNs mostly follow the texture, people the shape. ` +
-      `Here the cue-conflict image is the shape image's content in the texture image's Gram-matrix style (Gatys et al.'s style transfer on Ustyuzhaninov et al.'s random multi-scale net, ${steps} L-BFGS steps, style weight ${styleWeight}); both images are of different classes and recognised by every model on their own. Shape bias: shape decisions / (shape + texture decisions).`,
+      `Here the cue-conflict image is the shape image's content in the texture image's Gram-matrix style (Gatys et al.'s style transfer on Ustyuzhaninov et al.'s random multi-scale net, ${steps} L-BFGS steps, style weight ${styleWeight}); both images are of different classes and recognised by every model on their own. Shape bias: shape decisions / (shape + texture decisions). ` +
+      `The Gram-matrix style also carries the texture image's colours; the colour control gives each shape image only the texture image's per-channel mean and spread, no texture, so its texture decisions follow colour alone.`,
   );
-  const rows = [['model', 'shape decisions', 'texture decisions', 'other', 'shape bias'], ...models.map((m, k) => [`${m.loaded.arch} (${m.name})`, pct(scores[k]!.shapeShare), pct(scores[k]!.textureShare), pct(scores[k]!.otherShare), pct(scores[k]!.shapeBias)])];
-  output.table('decisions.md', rows, `${pairs.length} cue-conflict images, ${seconds.toFixed(0)} s`);
+  const row = (images: string, m: (typeof models)[number], s: CueConflictScore) => [`${m.loaded.arch} (${m.name})`, images, pct(s.shapeShare), pct(s.textureShare), pct(s.otherShare), pct(s.shapeBias)];
+  const rows = [
+    ['model', 'images', 'shape decisions', 'texture decisions', 'other', 'shape bias'],
+    ...models.map((m, k) => row('cue conflict', m, scores[k]!)),
+    ...models.map((m, k) => row("colour control (the texture image's colours only)", m, controlScores[k]!)),
+  ];
+  output.table('decisions.md', rows, `${pairs.length} cue-conflict images and their colour controls, ${seconds.toFixed(0)} s`);
   const shown = Math.min(pairs.length, 12);
   const tiles = [];
   const titles: string[] = [];
@@ -83,11 +95,16 @@ export async function cueConflictCommand(args: ParsedArgs): Promise<void> {
     seed,
     seconds,
     pairs: pairs.map((p, i) => ({ ...p, shapeClass: labels[p.shape], textureClass: labels[p.texture], styleLossRatio: cue.styleLossRatio[i] })),
-    models: models.map((m, k) => ({ model: m.name, arch: m.loaded.arch, ...scores[k] })),
+    models: models.map((m, k) => ({ model: m.name, arch: m.loaded.arch, ...scores[k], colourControl: controlScores[k] })),
   });
   output.finish();
   pixels.dispose();
   cue.images.dispose();
-  for (const [k, m] of models.entries()) console.log(`${m.loaded.arch} (${m.name}): shape ${pct(scores[k]!.shapeShare)}, texture ${pct(scores[k]!.textureShare)}, other ${pct(scores[k]!.otherShare)}, shape bias ${pct(scores[k]!.shapeBias)}`);
+  control.images.dispose();
+  for (const [k, m] of models.entries())
+    console.log(
+      `${m.loaded.arch} (${m.name}): shape ${pct(scores[k]!.shapeShare)}, texture ${pct(scores[k]!.textureShare)}, other ${pct(scores[k]!.otherShare)}, shape bias ${pct(scores[k]!.shapeBias)}; ` +
+        `colour control: texture ${pct(controlScores[k]!.textureShare)}, shape bias ${pct(controlScores[k]!.shapeBias)}`,
+    );
   console.log(`${pairs.length} cue-conflict images in ${seconds.toFixed(0)} s; report ${join(out, 'report.html')}`);
 }

@@ -9,7 +9,10 @@
  */
 import type { Normalization } from '../../data/normalization.ts';
 import type { Module } from '../../nn/module.ts';
-import { argmax } from '../../tensor/ops/reduce.ts';
+import { argmax, mean, std } from '../../tensor/ops/reduce.ts';
+import { add, clamp, div, mul, sub } from '../../tensor/ops/elementwise.ts';
+import { tensor } from '../../tensor/ops/creation.ts';
+import { indexSelect } from '../../tensor/ops/indexing.ts';
 import { noGrad } from '../../autograd/node.ts';
 import { keep, tidy, type Tensor } from '../../tensor/tensor.ts';
 import { cat, slice } from '../../tensor/ops/views.ts';
@@ -117,6 +120,22 @@ export async function cueConflictImages(pixels: Tensor, pairs: readonly CueConfl
     parts.forEach((p) => p.dispose());
     throw e;
   }
+}
+
+/**
+ * The colour control of each pair: the shape image with every channel's values moved to the texture
+ * image's mean and standard deviation of that channel (clipped to [0, 1]); pixels [N, C, H, W] in [0, 1].
+ */
+export function colourControlImages(pixels: Tensor, pairs: readonly CueConflictPair[]): Tensor {
+  return tidy(() => {
+    const pick = (key: 'shape' | 'texture') => indexSelect(pixels, 0, tensor(Int32Array.from(pairs, (p) => p[key]), [pairs.length]));
+    const [shape, texture] = [pick('shape'), pick('texture')];
+    const moments = (x: Tensor) => [mean(x, { dim: [2, 3], keepdim: true }), std(x, { dim: [2, 3], keepdim: true, correction: 0 })] as const;
+    const [[shapeMean, shapeStd], [textureMean, textureStd]] = [moments(shape), moments(texture)];
+    // a flat channel (std 0) keeps its offset from the mean, 0, rather than dividing by zero
+    const standardised = div(sub(shape, shapeMean), clamp(shapeStd, { min: 1e-6 }));
+    return clamp(add(mul(standardised, textureStd), textureMean), { min: 0, max: 1 });
+  });
 }
 
 /** Which cue each decision of `model` on the cue-conflict images follows, and the shape bias. */
